@@ -1,0 +1,32 @@
+"""tapescan: scan and backtest years of 1-minute US stock bars for thousands of symbols, on GPU or CPU.
+
+The public API, re-exported explicitly:
+
+- :class:`Store` — the Parquet store (write bars, read sessions as dense arrays, bars, daily values).
+- :class:`SessionPanel` — one session as [symbol x minute] arrays plus a presence mask.
+- :mod:`calendar` — NYSE sessions, early closes, holidays (pandas-market-calendars).
+- :func:`resolve_backend` — which compute backend (cpu / gpu) runs, and why.
+- :func:`synthesize` — the seeded synthetic market.
+"""
+
+from tapescan import calendar
+from tapescan.backend import resolve_backend
+from tapescan.errors import BackendError, CalendarError, StoreError, TapescanError
+from tapescan.store import SessionPanel, Store, WriteReport
+from tapescan.synth import synthesize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendError",
+    "CalendarError",
+    "SessionPanel",
+    "Store",
+    "StoreError",
+    "TapescanError",
+    "WriteReport",
+    "__version__",
+    "calendar",
+    "resolve_backend",
+    "synthesize",
+]

@@ -1,0 +1,55 @@
+"""Options shared by every command (`--backend`, `--debug`, `--quiet`) and the progress display."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+@dataclass(frozen=True)
+class CliOptions:
+    """The global options, as parsed by the main callback."""
+
+    backend: str = "auto"
+    debug: bool = False
+    quiet: bool = False
+
+
+def options(ctx: typer.Context) -> CliOptions:
+    """The global options of this invocation (defaults when a command is called without the callback)."""
+    root = ctx.find_root()
+    return root.obj if isinstance(root.obj, CliOptions) else CliOptions()
+
+
+def stdout_console() -> Console:
+    """A console for results on stdout."""
+    return Console(soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    """A console for messages and progress on stderr, so that stdout stays clean for data."""
+    return Console(stderr=True)
+
+
+def say(ctx: typer.Context, message: str) -> None:
+    """Print a human note on stderr unless `--quiet`."""
+    if not options(ctx).quiet:
+        stderr_console().print(message, highlight=False)
+
+
+@contextlib.contextmanager
+def progress_bar(ctx: typer.Context, description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """Yield `advance(n)`; draws a progress bar on a terminal, nothing in pipes or with `--quiet`."""
+    if options(ctx).quiet or not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr_console(), transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n=1: progress.advance(task, n)

@@ -1,0 +1,99 @@
+"""The `tapescan` application: global options, command registration, and error reporting.
+
+Errors the user can fix (:class:`~tapescan.errors.TapescanError`, invalid settings) are printed as one
+paragraph and exit with status 2; anything else is a bug, reported in one line with a pointer to `--debug`
+(exit status 1). `--debug` shows the full traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+import pydantic
+import typer
+
+from tapescan.cli import bars_cmd, calendar_cmd, daily_cmd, demo_cmd, doctor_cmd, synth_cmd
+from tapescan.cli.context import CliOptions, stderr_console
+from tapescan.errors import TapescanError
+
+
+class BackendChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    gpu = "gpu"
+
+
+app = typer.Typer(
+    name="tapescan",
+    help="Scan and backtest years of 1-minute US stock bars, on the GPU or the CPU.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    backend: BackendChoice = typer.Option(
+        BackendChoice.auto, "--backend", envvar="TAPESCAN_BACKEND", case_sensitive=False,
+        help="Where to compute: auto (GPU when usable, else CPU), cpu, or gpu (fail if no usable GPU).",
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notes; results only."),
+) -> None:
+    """Scan and backtest years of 1-minute US stock bars, on the GPU or the CPU."""
+    ctx.obj = CliOptions(backend=backend.value, debug=debug, quiet=quiet)
+
+
+app.command("demo")(demo_cmd.demo)
+app.command("synth")(synth_cmd.synth)
+app.command("bars")(bars_cmd.bars)
+app.command("daily")(daily_cmd.daily)
+app.command("calendar")(calendar_cmd.calendar)
+app.command("doctor")(doctor_cmd.doctor)
+
+
+def _plain_validation_message(error: pydantic.ValidationError) -> str:
+    """One line per invalid field: `field: problem`."""
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "value"
+        lines.append(f"{where}: {item['msg']}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="tapescan", standalone_mode=True)
+    except TapescanError as error:
+        if debug:
+            raise
+        stderr_console().print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(2)
+    except pydantic.ValidationError as error:
+        if debug:
+            raise
+        stderr_console().print(f"[bold red]error:[/] {_plain_validation_message(error)}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted; nothing half-written was left behind.")
+        sys.exit(130)
+    except Exception as error:  # a bug: say so briefly, show the traceback only on request
+        if debug:
+            raise
+        stderr_console().print(
+            f"[bold red]internal error:[/] {type(error).__name__}: {error}\n"
+            "This is a bug in tapescan. Run the same command with --debug for the traceback and report it.",
+            highlight=False,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Writing a command's DataFrame result: to a .csv/.parquet/.json file atomically, or to the screen.
+
+Time-zone-aware timestamps are written as ISO 8601 with their offset (`2024-01-02T09:30:00-05:00`) in text
+formats and as Arrow timestamps with their zone in Parquet.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+from rich.table import Table
+
+from tapescan.cli.context import stdout_console
+from tapescan.errors import TapescanError
+from tapescan.fsio import atomic_path
+
+SUFFIXES = (".csv", ".parquet", ".json")
+
+
+def check_output_path(output: Path | None) -> None:
+    """Fail before any work is done when the output file's type or folder is unusable."""
+    if output is None:
+        return
+    if output.suffix.lower() not in SUFFIXES:
+        raise TapescanError(
+            f"--output {output}: unknown file type {output.suffix!r}; use a name ending in "
+            + ", ".join(SUFFIXES) + " (or leave --output out to print a table)."
+        )
+    if output.exists() and output.is_dir():
+        raise TapescanError(f"--output {output} is a folder; give a file name such as {output / 'result.csv'}.")
+
+
+def _iso_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose tz-aware timestamp columns are ISO 8601 strings with offsets."""
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            local = column.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+            out[name] = local.str.slice(0, -2) + ":" + local.str.slice(-2)
+        elif name == "date" and column.dtype == object:
+            out[name] = column.astype(str)
+    return out
+
+
+def write_frame(frame: pd.DataFrame, output: Path) -> None:
+    """Write `frame` to `output` (type from its suffix), atomically: no half-written file on failure."""
+    check_output_path(output)
+    suffix = output.suffix.lower()
+    with atomic_path(output) as tmp:
+        if suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        elif suffix == ".csv":
+            _iso_text(frame).to_csv(tmp, index=False)
+        else:
+            _iso_text(frame).to_json(tmp, orient="records", indent=1)
+
+
+def show_frame(frame: pd.DataFrame, title: str | None = None) -> None:
+    """Print `frame`: a table on a terminal, CSV in a pipe (so that scripts can read it)."""
+    text = _iso_text(frame)
+    if not sys.stdout.isatty():
+        text.to_csv(sys.stdout, index=False)
+        return
+    table = Table(title=title)
+    for name in text.columns:
+        table.add_column(str(name), justify="right" if pd.api.types.is_numeric_dtype(text[name]) else "left")
+    for row in text.itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    stdout_console().print(table)
+
+
+def emit_frame(frame: pd.DataFrame, output: Path | None, title: str | None = None) -> None:
+    """Write to `output` when given, else print."""
+    if output is None:
+        show_frame(frame, title)
+    else:
+        write_frame(frame, output)

@@ -1,0 +1,23 @@
+"""Errors a user can act on.
+
+Every error that reaches the command line is a :class:`TapescanError` whose message names the file, field
+or argument at fault and says what to do. Anything else is a bug and is reported as one.
+"""
+
+from __future__ import annotations
+
+
+class TapescanError(Exception):
+    """A problem with the user's input or environment; the message says what and how to fix it."""
+
+
+class CalendarError(TapescanError, ValueError):
+    """A date or instant the calendar cannot answer for (not a session, naive time, bad range)."""
+
+
+class StoreError(TapescanError):
+    """The store is missing, damaged, locked, or a write would mix incompatible data."""
+
+
+class BackendError(TapescanError):
+    """The requested compute backend cannot run here (for example `gpu` with no usable GPU)."""

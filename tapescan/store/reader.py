@@ -1,0 +1,163 @@
+"""Reading the store: one session as dense [symbol x minute] arrays, one symbol over a date range, daily values.
+
+Dense layout: every array of a :class:`SessionPanel` is C-ordered [symbol, minute], so one symbol's session
+is contiguous (what the CPU kernels, parallel over symbols, want). Minute j of the regular session is the
+bar stamped open + j minutes. Absent bars have mask False, NaN prices and volume 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from tapescan import calendar
+from tapescan.errors import StoreError
+from tapescan.store.manifest import Manifest
+from tapescan.store.schema import DAILY, ET_NAME, NS_PER_MINUTE, PRICE_FIELDS
+
+#: Extended-hours panels span 04:00-20:00 ET (widened if a stored bar lies outside).
+EXTENDED_START = dt.time(4, 0)
+EXTENDED_END = dt.time(20, 0)
+#: Read only the wanted symbols' row groups when they are fewer than this share of the session.
+SUBSET_FILTER_SHARE = 0.125
+
+
+@dataclass(frozen=True)
+class SessionPanel:
+    """One session of 1-minute bars for many symbols, as dense arrays [symbol x minute]."""
+
+    date: dt.date
+    symbols: np.ndarray  # str, shape [S]
+    minutes: pd.DatetimeIndex  # bar starts (ET), length M
+    open: np.ndarray  # float64 [S, M], NaN where absent
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray  # int64 [S, M], 0 where absent
+    mask: np.ndarray  # bool [S, M], True where a bar exists
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.mask.shape
+
+
+def _session_file(root: Path, manifest: Manifest, day: dt.date) -> Path:
+    entry = manifest.bars_1m.get(day.isoformat())
+    if entry is None:
+        stored = sorted(manifest.bars_1m)
+        span = f"{stored[0]} to {stored[-1]}" if stored else "nothing yet"
+        raise StoreError(f"the store holds no bars for the session {day} (it holds {span}).")
+    return root / entry.file
+
+
+def read_session(
+    root: Path,
+    manifest: Manifest,
+    day: dt.date,
+    symbols: list[str] | None = None,
+    extended_hours: bool = False,
+) -> SessionPanel:
+    """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None)."""
+    open_ts, close_ts = calendar.session_bounds(day)
+    path = _session_file(root, manifest, day)
+    columns = ["symbol", "ts", *PRICE_FIELDS, "volume", "extended"]
+    filters = None
+    if symbols is not None:
+        stored_rows = manifest.bars_1m[day.isoformat()].rows
+        if len(symbols) * 390 < SUBSET_FILTER_SHARE * stored_rows:
+            filters = [("symbol", "in", list(symbols))]
+    table = pq.read_table(path, columns=columns, filters=filters, read_dictionary=["symbol"])
+    if not extended_hours:
+        table = table.filter(pc.invert(table.column("extended")))
+    dictionary = table.column("symbol").combine_chunks()
+    names = np.asarray(dictionary.dictionary.to_pylist(), dtype=object)
+    codes = dictionary.indices.to_numpy(zero_copy_only=False)
+    if symbols is None:
+        row_names = np.sort(names[np.unique(codes)]) if len(codes) else np.asarray([], dtype=object)
+    else:
+        row_names = np.asarray(list(symbols), dtype=object)
+    row_of_code = pd.Index(row_names).get_indexer(names)
+    rows = row_of_code[codes]
+    ts = table.column("ts").cast(pa.int64()).to_numpy()
+    minutes = _minute_axis(day, open_ts, close_ts, extended_hours, ts)
+    first_ns = minutes[0].value if len(minutes) else open_ts.value
+    cols = (ts - first_ns) // NS_PER_MINUTE
+    keep = rows >= 0
+    rows, cols = rows[keep], cols[keep]
+    shape = (len(row_names), len(minutes))
+    flat = rows * shape[1] + cols
+    arrays = {}
+    for name in PRICE_FIELDS:
+        values = np.full(shape, np.nan)
+        values.ravel()[flat] = table.column(name).to_numpy()[keep]
+        arrays[name] = values
+    volume = np.zeros(shape, dtype=np.int64)
+    volume.ravel()[flat] = table.column("volume").to_numpy()[keep]
+    mask = np.zeros(shape, dtype=bool)
+    mask.ravel()[flat] = True
+    return SessionPanel(date=day, symbols=row_names.astype(str), minutes=minutes, volume=volume, mask=mask, **arrays)
+
+
+def _minute_axis(
+    day: dt.date, open_ts: pd.Timestamp, close_ts: pd.Timestamp, extended_hours: bool, ts: np.ndarray
+) -> pd.DatetimeIndex:
+    """Bar starts of the panel: the regular session, or 04:00-20:00 ET widened to cover every bar."""
+    if not extended_hours:
+        start, end = open_ts, close_ts
+    else:
+        start = pd.Timestamp(dt.datetime.combine(day, EXTENDED_START), tz=ET_NAME)
+        end = pd.Timestamp(dt.datetime.combine(day, EXTENDED_END), tz=ET_NAME)
+        if len(ts):
+            start = min(start, pd.Timestamp(int(ts.min()), tz=ET_NAME))
+            end = max(end, pd.Timestamp(int(ts.max()) + NS_PER_MINUTE, tz=ET_NAME))
+    return pd.date_range(start, end, freq="1min", inclusive="left")
+
+
+def read_bars(
+    root: Path,
+    manifest: Manifest,
+    symbol: str,
+    start: dt.date,
+    end: dt.date,
+    extended_hours: bool = False,
+) -> pd.DataFrame:
+    """Bars of one symbol over [start, end]: columns ts, open, high, low, close, volume (and `extended`)."""
+    keys = [key for key in sorted(manifest.bars_1m) if start.isoformat() <= key <= end.isoformat()]
+    files = [str(root / manifest.bars_1m[key].file) for key in keys]
+    columns = ["ts", *PRICE_FIELDS, "volume"] + (["extended"] if extended_hours else [])
+    if not files:
+        return pd.DataFrame({name: [] for name in columns})
+    condition = pc.field("symbol") == symbol
+    if not extended_hours:
+        condition = condition & ~pc.field("extended")
+    table = ds.dataset(files, format="parquet").to_table(columns=columns, filter=condition)
+    table = table.sort_by("ts")
+    return table.to_pandas()
+
+
+def read_daily(
+    root: Path,
+    manifest: Manifest,
+    start: dt.date,
+    end: dt.date,
+    symbols: list[str] | None = None,
+) -> pd.DataFrame:
+    """Daily values over [start, end]: date, symbol, open, high, low, close, volume, vwap, bars."""
+    months = [m for m in sorted(manifest.daily) if start.strftime("%Y-%m") <= m <= end.strftime("%Y-%m")]
+    files = [str(root / manifest.daily[m].file) for m in months]
+    if not files:
+        return DAILY.empty_table().to_pandas()
+    condition = (pc.field("date") >= pa.scalar(start, pa.date32())) & (pc.field("date") <= pa.scalar(end, pa.date32()))
+    if symbols is not None:
+        condition = condition & pc.field("symbol").isin(list(symbols))
+    table = ds.dataset(files, format="parquet").to_table(filter=condition)
+    table = table.sort_by([("date", "ascending"), ("symbol", "ascending")])
+    return table.to_pandas()

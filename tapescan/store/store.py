@@ -1,0 +1,112 @@
+"""`Store`: the user-facing handle on a store folder (see docs/STORE.md for the layout)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from tapescan import calendar
+from tapescan.errors import StoreError
+from tapescan.store import reader, writer
+from tapescan.store.lock import writer_lock
+from tapescan.store.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
+from tapescan.store.reader import SessionPanel
+from tapescan.store.writer import WriteReport
+
+
+class Store:
+    """A tapescan store: 1-minute bars partitioned by session, daily values, symbols, one manifest.
+
+    Every method reads the manifest afresh, so a handle always sees the latest committed write.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        load_manifest(self.path)  # fail early, with a clear message, if this is not a store
+
+    @classmethod
+    def create(cls, path: str | Path) -> Store:
+        """Create an empty store at `path` (a new or empty folder); open it if it already is a store."""
+        root = Path(path)
+        if (root / MANIFEST_NAME).exists():
+            return cls(root)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise StoreError(f"{root} exists and is not an empty folder or a tapescan store; pick another path.")
+        root.mkdir(parents=True, exist_ok=True)
+        with writer_lock(root):
+            if not (root / MANIFEST_NAME).exists():
+                save_manifest(root, Manifest())
+        return cls(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    def manifest(self) -> Manifest:
+        """The committed manifest, read now."""
+        return load_manifest(self.path)
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def write_bars(
+        self,
+        bars: pa.Table | pd.DataFrame,
+        *,
+        adjustment: str,
+        source: str,
+        replace: bool = False,
+        attributes: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> WriteReport:
+        """Write 1-minute bars atomically (see tapescan.store.writer for the merge rules)."""
+        return writer.write_bars(
+            self.path, bars, adjustment=adjustment, source=source, replace=replace, attributes=attributes
+        )
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def sessions(self) -> list[dt.date]:
+        """Sessions with stored bars, oldest first."""
+        return [dt.date.fromisoformat(key) for key in sorted(self.manifest().bars_1m)]
+
+    def symbols(self) -> pd.DataFrame:
+        """The symbols table: symbol, adjustment, source, first/last session, sessions, bars, attributes."""
+        manifest = self.manifest()
+        return writer.read_symbols(self.path, manifest).reset_index()
+
+    def read_session(
+        self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False
+    ) -> SessionPanel:
+        """One session as dense [symbol x minute] arrays plus a presence mask."""
+        return self._retrying(reader.read_session, calendar.to_date(day), symbols, extended_hours)
+
+    def read_bars(
+        self, symbol: str, start: calendar.DateLike, end: calendar.DateLike, extended_hours: bool = False
+    ) -> pd.DataFrame:
+        """Bars of one symbol over a date range, oldest first."""
+        first, last = _date_range(start, end)
+        return self._retrying(reader.read_bars, symbol.upper(), first, last, extended_hours)
+
+    def read_daily(
+        self, start: calendar.DateLike, end: calendar.DateLike, symbols: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Daily values per symbol and session over a date range."""
+        first, last = _date_range(start, end)
+        wanted = None if symbols is None else [s.upper() for s in symbols]
+        return self._retrying(reader.read_daily, first, last, wanted)
+
+    def _retrying(self, read, *args):
+        """Run a reader; if a concurrent write removed a file it was reading, retry once on the new manifest."""
+        try:
+            return read(self.path, self.manifest(), *args)
+        except FileNotFoundError:
+            return read(self.path, self.manifest(), *args)
+
+
+def _date_range(start: calendar.DateLike, end: calendar.DateLike) -> tuple[dt.date, dt.date]:
+    first, last = calendar.to_date(start), calendar.to_date(end)
+    if first > last:
+        raise StoreError(f"the start date {first} is after the end date {last}.")
+    return first, last
