@@ -12,6 +12,7 @@ from enum import Enum
 
 import pydantic
 import typer
+from rich.markup import escape
 
 from tapescan.cli import bars_cmd, calendar_cmd, daily_cmd, demo_cmd, doctor_cmd, synth_cmd
 from tapescan.cli.context import CliOptions, stderr_console
@@ -74,12 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     except TapescanError as error:
         if debug:
             raise
-        stderr_console().print(f"[bold red]error:[/] {error}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(2)
     except pydantic.ValidationError as error:
         if debug:
             raise
-        stderr_console().print(f"[bold red]error:[/] {_plain_validation_message(error)}", highlight=False)
+        stderr_console().print(f"[bold red]error:[/] {escape(_plain_validation_message(error))}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         stderr_console().print("interrupted; nothing half-written was left behind.")
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         stderr_console().print(
-            f"[bold red]internal error:[/] {type(error).__name__}: {error}\n"
+            f"[bold red]internal error:[/] {type(error).__name__}: {escape(str(error))}\n"
             "This is a bug in tapescan. Run the same command with --debug for the traceback and report it.",
             highlight=False,
         )

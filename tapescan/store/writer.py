@@ -91,8 +91,8 @@ def _with_session_days(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
     first, last = (dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in (unique_days[0], unique_days[-1]))
     sessions = calendar.session_table(first, last)
     session_days = sessions.index.values.astype("datetime64[D]").astype(np.int64)
-    position = np.searchsorted(session_days, days)
-    known = (position < len(session_days)) & (session_days[np.minimum(position, len(session_days) - 1)] == days)
+    position = np.minimum(np.searchsorted(session_days, days), max(len(session_days) - 1, 0))
+    known = session_days[position] == days if len(session_days) else np.zeros(len(days), dtype=bool)
     if not known.all():
         bad = int(np.argmax(~known))
         day = dt.date(1970, 1, 1) + dt.timedelta(days=int(days[bad]))

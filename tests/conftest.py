@@ -1,0 +1,29 @@
+"""Shared fixtures: small stores and bar tables built in the tests themselves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tapescan.store import Store
+
+
+def make_bars(symbol: str, day: str, minutes: list[int], base: float = 10.0, start: str = "09:30") -> pd.DataFrame:
+    """Well-formed 1-minute bars of one symbol at the given minute offsets from `start` on `day` (ET)."""
+    ts = pd.Timestamp(f"{day} {start}", tz="America/New_York") + pd.to_timedelta(minutes, unit="min")
+    price = base * (1 + 0.0001 * np.asarray(minutes, dtype=float))
+    return pd.DataFrame({
+        "symbol": symbol,
+        "ts": ts,
+        "open": price,
+        "high": price * 1.005,
+        "low": price * 0.995,
+        "close": price * 1.002,
+        "volume": 100 + np.asarray(minutes, dtype=np.int64),
+    })
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    return Store.create(tmp_path / "store")
