@@ -109,8 +109,9 @@ def _with_session_days(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
 
 def _split_by_session(table: pa.Table, days: np.ndarray):
     """Yield (session date, its rows sorted by symbol and ts), refusing duplicate (symbol, ts)."""
-    order = np.argsort(days, kind="stable")
-    table, days = table.take(pa.array(order)), days[order]
+    if (np.diff(days) < 0).any():
+        order = np.argsort(days, kind="stable")
+        table, days = table.take(pa.array(order)), days[order]
     bounds = np.flatnonzero(np.diff(days)) + 1
     for start, end in zip(np.r_[0, bounds], np.r_[bounds, len(days)]):
         rows = sort_bars(table.slice(start, end - start))
@@ -173,10 +174,8 @@ class _Transaction:
         self.created: list[str] = []
         self.superseded: list[str] = []
         self.daily_rows: dict[str, list[pa.Table]] = {}  # month -> new daily rows
-        self.daily_dropped: dict[str, set[tuple[dt.date, str]]] = {}  # month -> (date, symbol) replaced
-        self.bars_delta: dict[str, int] = {}
-        self.sessions_delta: dict[str, int] = {}
-        self.days_touched: dict[str, list[dt.date]] = {}
+        self.daily_dropped: dict[str, list[tuple[dt.date, pa.Array]]] = {}  # month -> (date, symbols) replaced
+        self.touched: list[pd.DataFrame] = []  # per session: symbol, day, bars_delta, new_session
 
     def check_adjustment(self, table: pa.Table, adjustment: str) -> None:
         """Refuse to mix price adjustments for one symbol."""
@@ -207,9 +206,13 @@ class _Transaction:
         if not changed:
             return
         changed_array = pa.array(sorted(changed), pa.string())
-        keep_old = old.filter(pc.invert(pc.is_in(old.column("symbol"), changed_array)))
-        incoming = rows.filter(pc.is_in(rows.column("symbol"), changed_array))
-        merged = sort_bars(pa.concat_tables([keep_old, incoming]))
+        all_incoming = len(changed) == len(changed_array) and old.num_rows == 0
+        incoming = rows if all_incoming else rows.filter(pc.is_in(rows.column("symbol"), changed_array))
+        if old.num_rows == 0:
+            merged = incoming
+        else:
+            keep_old = old.filter(pc.invert(pc.is_in(old.column("symbol"), changed_array)))
+            merged = sort_bars(pa.concat_tables([keep_old, incoming]))
         self.manifest.bars_1m[key] = self._new_file("bars_1m", key, merged, BAR_ROW_GROUP_ROWS)
         if old_entry:
             self.superseded.append(old_entry.file)
@@ -219,29 +222,28 @@ class _Transaction:
 
     def _account(self, day: dt.date, old: pa.Table, incoming: pa.Table, changed: set[str], report: WriteReport) -> None:
         """Record daily values and symbol statistics for the changed symbols of one session."""
-        old_counts = pd.Series(old.column("symbol").to_numpy(zero_copy_only=False)).value_counts()
-        new_counts = pd.Series(incoming.column("symbol").to_numpy(zero_copy_only=False)).value_counts()
-        for symbol in changed:
-            before = int(old_counts.get(symbol, 0))
-            self.bars_delta[symbol] = self.bars_delta.get(symbol, 0) + int(new_counts[symbol]) - before
-            if before == 0:
-                self.sessions_delta[symbol] = self.sessions_delta.get(symbol, 0) + 1
-            else:
-                report.symbols_replaced += 1
-            self.days_touched.setdefault(symbol, []).append(day)
+        symbols = sorted(changed)
+        before = symbol_counts(old).reindex(symbols, fill_value=0)
+        after = symbol_counts(incoming).reindex(symbols, fill_value=0)
+        report.symbols_replaced += int((before > 0).sum())
+        self.touched.append(pd.DataFrame({
+            "symbol": symbols, "day": pd.Timestamp(day), "bars_delta": (after - before).to_numpy(),
+            "new_session": (before == 0).to_numpy(),
+        }))
         month = day.strftime("%Y-%m")
         self.daily_rows.setdefault(month, []).append(session_daily_values(incoming, day))
-        self.daily_dropped.setdefault(month, set()).update((day, symbol) for symbol in changed)
+        self.daily_dropped.setdefault(month, []).append((day, pa.array(symbols, pa.string())))
 
     def _commit_daily(self) -> None:
         """Rewrite each touched month of the daily-values table."""
         for month, new_parts in self.daily_rows.items():
             old_entry = self.manifest.daily.get(month)
             old = pq.read_table(self.root / old_entry.file) if old_entry else DAILY.empty_table()
-            dropped = self.daily_dropped[month]
-            old_keys = zip(old.column("date").to_pylist(), old.column("symbol").to_pylist())
-            keep = pa.array([key not in dropped for key in old_keys], pa.bool_())
-            merged = pa.concat_tables([old.filter(keep), *new_parts])
+            dropped = np.zeros(old.num_rows, dtype=bool)
+            for day, symbols in self.daily_dropped[month]:
+                same_day = pc.equal(old.column("date"), pa.scalar(day, pa.date32()))
+                dropped |= pc.and_(same_day, pc.is_in(old.column("symbol"), symbols)).to_numpy(zero_copy_only=False)
+            merged = pa.concat_tables([old.filter(pa.array(~dropped)), *new_parts])
             merged = merged.take(pc.sort_indices(merged, sort_keys=[("date", "ascending"), ("symbol", "ascending")]))
             self.manifest.daily[month] = self._new_file("daily", month, merged, 1 << 20)
             if old_entry:
@@ -250,27 +252,28 @@ class _Transaction:
     def _commit_symbols(self, adjustment: str, source: str, attributes: Mapping[str, Mapping[str, str]], report: WriteReport) -> None:
         """Apply this write's per-symbol changes to the symbols table and write it."""
         table = self.symbols.copy()
-        for symbol, days in self.days_touched.items():
-            first, last = min(days), max(days)
-            if symbol in table.index:
-                row = table.loc[symbol]
-                table.loc[symbol, "first_session"] = min(row["first_session"], first)
-                table.loc[symbol, "last_session"] = max(row["last_session"], last)
-                table.loc[symbol, "sessions"] = int(row["sessions"]) + self.sessions_delta.get(symbol, 0)
-                table.loc[symbol, "bars"] = int(row["bars"]) + self.bars_delta[symbol]
-            else:
-                report.symbols_added.append(symbol)
-                table.loc[symbol] = {
-                    "adjustment": adjustment, "source": source, "first_session": first, "last_session": last,
-                    "sessions": self.sessions_delta.get(symbol, 0), "bars": self.bars_delta[symbol],
-                    "attributes": "{}",
-                }
+        if self.touched:
+            changes = pd.concat(self.touched).groupby("symbol").agg(
+                first=("day", "min"), last=("day", "max"), sessions=("new_session", "sum"), bars=("bars_delta", "sum")
+            )
+            report.symbols_added.extend(changes.index.difference(table.index))
+            table = table.reindex(table.index.union(changes.index))
+            change = changes.reindex(table.index)
+            new = table["adjustment"].isna()
+            table["adjustment"] = table["adjustment"].where(~new, adjustment)
+            table["source"] = table["source"].where(~new, source)
+            table["attributes"] = table["attributes"].where(~new, "{}")
+            for column, key, pick in (("first_session", "first", "min"), ("last_session", "last", "max")):
+                both = pd.concat([pd.to_datetime(table[column]), change[key]], axis=1)
+                table[column] = getattr(both, pick)(axis=1).dt.date
+            for column in ("sessions", "bars"):
+                table[column] = table[column].fillna(0).astype(np.int64) + change[column].fillna(0).astype(np.int64)
         for symbol, extra in attributes.items():
             if symbol in table.index:
                 merged = {**json.loads(table.loc[symbol, "attributes"]), **extra}
                 table.loc[symbol, "attributes"] = json.dumps(merged, sort_keys=True)
-        table = table.sort_index().reset_index()
-        arrow = pa.Table.from_pandas(table, schema=SYMBOLS, preserve_index=False)
+        table.index.name = "symbol"
+        arrow = pa.Table.from_pandas(table.reset_index(), schema=SYMBOLS, preserve_index=False)
         if self.manifest.symbols is not None:
             self.superseded.append(self.manifest.symbols.file)
         self.manifest.symbols = self._new_file("symbols", None, arrow, 1 << 20)
@@ -329,6 +332,13 @@ def _differing_symbols(old_part: pa.Table, new_part: pa.Table) -> list[str]:
         if old_slices[symbol][1] != length
         or not old_part.slice(*old_slices[symbol]).equals(new_part.slice(start, length))
     ]
+
+
+def symbol_counts(table: pa.Table) -> pd.Series:
+    """Rows per symbol of a symbol-sorted table."""
+    starts = group_starts(table.column("symbol"))
+    names = table.column("symbol").take(pa.array(starts)).to_pylist()
+    return pd.Series(np.diff(np.append(starts, table.num_rows)), index=names, dtype=np.int64)
 
 
 def _symbol_slices(table: pa.Table) -> dict[str, tuple[int, int]]:

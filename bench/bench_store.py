@@ -1,0 +1,208 @@
+"""Benchmark: synthesize and store 10,000 symbols, read sessions back as dense arrays, pick row-group sizes.
+
+Measures, in one run on one machine:
+  1. `synthesize` of one full session (10,000 symbols) — generation only.
+  2. `Store.write_bars` of that session (sort, validate, daily values, Parquet, commit).
+  3. `Store.read_session` (all symbols, dense [symbol x minute] arrays + mask) against the same result built
+     by pandas, polars and DuckDB from the same Parquet file, and pyarrow's raw read (no densifying) as floor.
+  4. Row-group sizes: for each candidate, a full-session dense read and a one-symbol read across all sessions.
+  5. Memory bandwidth (numpy copy of 1 GiB), to put the dense read in proportion.
+
+Run: `make bench` (or `.venv/bin/python bench/bench_store.py --symbols 10000 --sessions 10`).
+Compile time: none here (no numba kernels on these paths).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from tapescan import calendar
+from tapescan.store import Store, writer
+from tapescan.synth import synthesize
+
+ROW_GROUP_CANDIDATES = (16_384, 65_536, 262_144, 1_048_576)
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """Median wall seconds of `repeat` calls, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def memory_bandwidth_gbs() -> float:
+    """Copy bandwidth (bytes read + written per second) of a 1 GiB numpy copy, best of 5."""
+    source = np.ones(1 << 27)  # 1 GiB of float64
+    target = np.empty_like(source)
+    best = min(timed(lambda: np.copyto(target, source), 1)[0] for _ in range(5))
+    return 2 * source.nbytes / best / 1e9
+
+
+def dense_from_frame(symbols, minutes, ts_ns, first_ns, columns) -> dict[str, np.ndarray]:
+    """Scatter long-format columns into [symbol x minute] arrays (what every peer must also produce)."""
+    names, rows = np.unique(symbols, return_inverse=True)
+    cols = (ts_ns - first_ns) // 60_000_000_000
+    out = {}
+    for name, values in columns.items():
+        grid = np.full((len(names), minutes), np.nan)
+        grid[rows, cols] = values
+        out[name] = grid
+    return out
+
+
+def peer_pandas(path: Path, first_ns: int, minutes: int):
+    import pandas as pd
+
+    frame = pd.read_parquet(path, columns=["symbol", "ts", "open", "high", "low", "close", "volume", "extended"])
+    frame = frame[~frame["extended"]]
+    frame["minute"] = (frame["ts"].astype("int64") - first_ns) // 60_000_000_000
+    wide = frame.pivot(index="symbol", columns="minute", values=["open", "high", "low", "close", "volume"])
+    return {name: wide[name].reindex(columns=range(minutes)).to_numpy() for name in ("open", "high", "low", "close", "volume")}
+
+
+def peer_polars(path: Path, first_ns: int, minutes: int):
+    import polars as pl
+
+    frame = pl.read_parquet(
+        path, columns=["symbol", "ts", "open", "high", "low", "close", "volume", "extended"]
+    ).filter(~pl.col("extended"))
+    return dense_from_frame(
+        frame["symbol"].to_numpy(), minutes, frame["ts"].dt.epoch("ns").to_numpy(), first_ns,
+        {name: frame[name].to_numpy() for name in ("open", "high", "low", "close", "volume")},
+    )
+
+
+def peer_duckdb(path: Path, first_ns: int, minutes: int):
+    import duckdb
+
+    con = duckdb.connect()
+    result = con.execute(
+        f"SELECT symbol, epoch_ns(ts) AS ts_ns, open, high, low, close, volume FROM read_parquet('{path}') "
+        "WHERE NOT extended"
+    ).fetchnumpy()
+    return dense_from_frame(
+        result["symbol"], minutes, result["ts_ns"], first_ns,
+        {name: result[name] for name in ("open", "high", "low", "close", "volume")},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=10_000)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--start", default="2024-03-01")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="Also write the results as JSON to this file.")
+    args = parser.parse_args()
+
+    days = [d for d in calendar.sessions(args.start, "2030-12-31")["date"][: args.sessions]]
+    results: dict[str, object] = {"symbols": args.symbols, "sessions": len(days)}
+    results["memory_bandwidth_gbs"] = memory_bandwidth_gbs()
+
+    generate = lambda: next(iter(synthesize(args.symbols, days[0], days[0], seed=1)))[1]
+    results["synth_one_session_s"], first_table = timed(generate, args.repeat)
+    results["bars_per_session"] = first_table.num_rows
+
+    work = Path(tempfile.mkdtemp(prefix="tapescan-bench-"))
+    try:
+        stores = {}
+        for rows in ROW_GROUP_CANDIDATES:
+            writer.BAR_ROW_GROUP_ROWS = rows
+            stores[rows] = Store.create(work / f"rg{rows}")
+        write_seconds: dict[int, list[float]] = {rows: [] for rows in ROW_GROUP_CANDIDATES}
+        for day, table in synthesize(args.symbols, days[0], days[-1], seed=1):
+            for rows, store in stores.items():
+                writer.BAR_ROW_GROUP_ROWS = rows
+                started = time.perf_counter()
+                store.write_bars(table, adjustment="unadjusted", source="bench")
+                write_seconds[rows].append(time.perf_counter() - started)
+        writer.BAR_ROW_GROUP_ROWS = 65_536
+
+        probe_day = days[0]
+        symbols = stores[ROW_GROUP_CANDIDATES[0]].symbols()["symbol"].tolist()
+        one_symbol = symbols[len(symbols) // 2]
+        row_groups = {}
+        for rows, store in stores.items():
+            path = store.path / store.manifest().bars_1m[probe_day.isoformat()].file
+            dense, panel = timed(lambda: store.read_session(probe_day), args.repeat)
+            single, frame = timed(lambda: store.read_bars(one_symbol, days[0], days[-1]), args.repeat)
+            row_groups[rows] = {
+                "write_session_s": statistics.median(write_seconds[rows]),
+                "dense_read_s": dense,
+                "one_symbol_all_sessions_s": single,
+                "file_mb": path.stat().st_size / 1e6,
+                "row_groups_per_file": pq.ParquetFile(path).num_row_groups,
+            }
+        results["row_groups"] = row_groups
+
+        store = stores[65_536]
+        path = store.path / store.manifest().bars_1m[probe_day.isoformat()].file
+        open_ts, close_ts = calendar.session_bounds(probe_day)
+        minutes = int((close_ts - open_ts).total_seconds() // 60)
+        peers = {
+            "tapescan Store.read_session": lambda: store.read_session(probe_day),
+            "pyarrow read_table (no densify)": lambda: pq.read_table(path),
+            "pandas read_parquet + pivot": lambda: peer_pandas(path, open_ts.value, minutes),
+            "polars read_parquet + scatter": lambda: peer_polars(path, open_ts.value, minutes),
+            "duckdb read_parquet + scatter": lambda: peer_duckdb(path, open_ts.value, minutes),
+        }
+        dense_seconds = {}
+        for name, fn in peers.items():
+            try:
+                dense_seconds[name] = timed(fn, args.repeat)[0]
+            except ImportError as error:
+                dense_seconds[name] = f"not installed ({error.name})"
+        results["dense_read_s"] = dense_seconds
+        panel = store.read_session(probe_day)
+        dense_bytes = sum(a.nbytes for a in (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask))
+        results["dense_bytes"] = dense_bytes
+        results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+
+
+def report(results: dict) -> None:
+    """Print the results as Markdown, ready for bench/RESULTS.md."""
+    bandwidth = results["memory_bandwidth_gbs"]
+    print(f"## Store benchmark ({results['symbols']:,} symbols, {results['sessions']} sessions, "
+          f"{results['bars_per_session']:,} bars in the first session), {dt.date.today()}")
+    print(f"\nMeasured memory bandwidth (numpy copy): {bandwidth:.1f} GB/s\n")
+    print(f"- synthesize one session: {results['synth_one_session_s']:.2f} s "
+          f"({results['bars_per_session'] / results['synth_one_session_s'] / 1e6:.1f} M bars/s)")
+    print("\n| dense read of one session | seconds | tapescan is x faster | dense output GB/s (% of bandwidth) |")
+    print("| --- | ---: | ---: | ---: |")
+    ours = results["dense_read_s"]["tapescan Store.read_session"]
+    for name, seconds in results["dense_read_s"].items():
+        if isinstance(seconds, str):
+            print(f"| {name} | {seconds} | | |")
+            continue
+        rate = results["dense_bytes"] / seconds / 1e9
+        print(f"| {name} | {seconds:.3f} | {seconds / ours:.2f} | {rate:.2f} ({100 * rate / bandwidth:.1f} %) |")
+    print("\n| row group rows | write session s | dense read s | one symbol, all sessions s | file MB | groups/file |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for rows, r in results["row_groups"].items():
+        print(f"| {rows:,} | {r['write_session_s']:.2f} | {r['dense_read_s']:.3f} | "
+              f"{r['one_symbol_all_sessions_s']:.3f} | {r['file_mb']:.1f} | {r['row_groups_per_file']} |")
+    print(f"\npeak RSS: {results['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

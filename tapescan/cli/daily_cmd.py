@@ -1,0 +1,29 @@
+"""`tapescan daily`: daily values (open, high, low, close, volume, vwap, bars) per symbol and session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tapescan.cli.context import say
+from tapescan.cli.output import check_output_path, emit_frame
+from tapescan.store import Store
+from tapescan.cli.store_options import STORE_OPTION, parse_symbols
+
+COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "vwap", "bars"]
+
+
+def daily(
+    ctx: typer.Context,
+    store: Path = STORE_OPTION,
+    start: str = typer.Option(..., "--start", help="First session, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--end", help="Last session, YYYY-MM-DD."),
+    symbols: list[str] | None = typer.Option(None, "--symbols", help="Only these symbols (repeat or comma-separate)."),
+    output: Path | None = typer.Option(None, "--output", help="Write to a .csv, .parquet or .json file."),
+) -> None:
+    """Print or save daily values from regular-session bars: date, symbol, open, high, low, close, volume, vwap, bars."""
+    check_output_path(output)
+    frame = Store(store).read_daily(start, end, parse_symbols(symbols))[COLUMNS]
+    say(ctx, f"{len(frame):,} daily rows ({frame['symbol'].nunique()} symbols) from {start} to {end}.")
+    emit_frame(frame, output, title="daily values")

@@ -1,0 +1,75 @@
+"""The embedded demo: a small synthetic market built once into a cache folder, and what it holds.
+
+The range (September to December 2024) has holidays (Labor Day is just before it; Thanksgiving and
+Christmas inside) and two early closes (November 29 and December 24), so the demo shows the calendar at
+work. The market is rebuilt only when the folder does not hold it completely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from tapescan import calendar
+from tapescan.store import Store
+from tapescan.synth import write_synthetic_market
+
+DEMO_SYMBOLS = 300
+DEMO_START = "2024-09-03"
+DEMO_END = "2024-12-31"
+DEMO_SEED = 7
+
+
+def default_demo_dir() -> Path:
+    """`$XDG_CACHE_HOME/tapescan/demo` (or ~/.cache/tapescan/demo)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "tapescan" / "demo"
+
+
+def build_demo_market(path: Path, on_session: Callable[[dt.date, pa.Table], None] | None = None) -> bool:
+    """Make sure `path` holds the demo market; returns True if it had to be (re)built."""
+    store = Store.create(path)
+    wanted = calendar.sessions(DEMO_START, DEMO_END)["date"].tolist()
+    if store.sessions() == wanted and len(store.symbols()) == DEMO_SYMBOLS:
+        return False
+    write_synthetic_market(store, DEMO_SYMBOLS, DEMO_START, DEMO_END, seed=DEMO_SEED, on_session=on_session)
+    return True
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """What a store holds, for people."""
+
+    sessions: list[dt.date]
+    symbols: int
+    bars: int
+    disk_bytes: int
+
+
+def summarize(store: Store) -> StoreSummary:
+    """Sessions, symbol and bar counts, and bytes on disk of `store`."""
+    table = store.symbols()
+    disk = sum(p.stat().st_size for p in store.path.rglob("*") if p.is_file())
+    return StoreSummary(store.sessions(), len(table), int(table["bars"].sum()), disk)
+
+
+def calendar_facts(first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Holidays and early closes between `first` and `last`: date, event."""
+    sessions = calendar.sessions(first, last)
+    early = sessions[sessions["early_close"]]
+    rows = [(d, f"early close at {c:%H:%M} ET") for d, c in zip(early["date"], early["close"])]
+    holidays = calendar.holidays(first, last)
+    rows += [(d, f"holiday: {name}") for d, name in zip(holidays["date"], holidays["name"])]
+    return pd.DataFrame(sorted(rows), columns=["date", "event"])
+
+
+def most_active(store: Store, day: dt.date, count: int = 10) -> pd.DataFrame:
+    """The `count` symbols with the highest volume on `day`, with their daily values."""
+    daily = store.read_daily(day, day)
+    return daily.nlargest(count, "volume")[["symbol", "open", "high", "low", "close", "volume", "vwap", "bars"]]
