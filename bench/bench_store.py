@@ -53,52 +53,56 @@ def memory_bandwidth_gbs() -> float:
     return 2 * source.nbytes / best / 1e9
 
 
-def dense_from_frame(symbols, minutes, ts_ns, first_ns, columns) -> dict[str, np.ndarray]:
-    """Scatter long-format columns into [symbol x minute] arrays (what every peer must also produce)."""
-    names, rows = np.unique(symbols, return_inverse=True)
-    cols = (ts_ns - first_ns) // 60_000_000_000
+def scatter(rows: np.ndarray, cols: np.ndarray, columns: dict[str, np.ndarray], minutes: int) -> dict[str, np.ndarray]:
+    """Put long-format values into [symbol x minute] arrays (the last step every peer needs too)."""
+    n_rows = int(rows.max()) + 1 if len(rows) else 0
     out = {}
     for name, values in columns.items():
-        grid = np.full((len(names), minutes), np.nan)
+        grid = np.full((n_rows, minutes), np.nan)
         grid[rows, cols] = values
         out[name] = grid
     return out
 
 
+FIELDS = ("open", "high", "low", "close", "volume")
+
+
 def peer_pandas(path: Path, first_ns: int, minutes: int):
+    """Idiomatic pandas: read, filter, pivot to wide."""
     import pandas as pd
 
-    frame = pd.read_parquet(path, columns=["symbol", "ts", "open", "high", "low", "close", "volume", "extended"])
+    frame = pd.read_parquet(path, columns=["symbol", "ts", *FIELDS, "extended"])
     frame = frame[~frame["extended"]]
     frame["minute"] = (frame["ts"].astype("int64") - first_ns) // 60_000_000_000
-    wide = frame.pivot(index="symbol", columns="minute", values=["open", "high", "low", "close", "volume"])
-    return {name: wide[name].reindex(columns=range(minutes)).to_numpy() for name in ("open", "high", "low", "close", "volume")}
+    wide = frame.pivot(index="symbol", columns="minute", values=list(FIELDS))
+    return {name: wide[name].reindex(columns=range(minutes)).to_numpy() for name in FIELDS}
 
 
 def peer_polars(path: Path, first_ns: int, minutes: int):
+    """Idiomatic polars: row (dense rank of symbol) and minute computed in polars, then one scatter."""
     import polars as pl
 
-    frame = pl.read_parquet(
-        path, columns=["symbol", "ts", "open", "high", "low", "close", "volume", "extended"]
-    ).filter(~pl.col("extended"))
-    return dense_from_frame(
-        frame["symbol"].to_numpy(), minutes, frame["ts"].dt.epoch("ns").to_numpy(), first_ns,
-        {name: frame[name].to_numpy() for name in ("open", "high", "low", "close", "volume")},
+    frame = (
+        pl.read_parquet(path, columns=["symbol", "ts", *FIELDS, "extended"])
+        .filter(~pl.col("extended"))
+        .select(
+            (pl.col("symbol").rank("dense") - 1).alias("row"),
+            ((pl.col("ts").dt.epoch("ns") - first_ns) // 60_000_000_000).alias("minute"),
+            *FIELDS,
+        )
     )
+    return scatter(frame["row"].to_numpy(), frame["minute"].to_numpy(), {n: frame[n].to_numpy() for n in FIELDS}, minutes)
 
 
 def peer_duckdb(path: Path, first_ns: int, minutes: int):
+    """Idiomatic DuckDB: row and minute computed in SQL, then one scatter."""
     import duckdb
 
-    con = duckdb.connect()
-    result = con.execute(
-        f"SELECT symbol, epoch_ns(ts) AS ts_ns, open, high, low, close, volume FROM read_parquet('{path}') "
-        "WHERE NOT extended"
+    result = duckdb.connect().execute(
+        f"SELECT dense_rank() OVER (ORDER BY symbol) - 1 AS row, (epoch_ns(ts) - {first_ns}) // 60000000000 AS minute, "
+        f"{', '.join(FIELDS)} FROM read_parquet('{path}') WHERE NOT extended"
     ).fetchnumpy()
-    return dense_from_frame(
-        result["symbol"], minutes, result["ts_ns"], first_ns,
-        {name: result[name] for name in ("open", "high", "low", "close", "volume")},
-    )
+    return scatter(result["row"], result["minute"], {n: result[n] for n in FIELDS}, minutes)
 
 
 def main() -> None:
@@ -131,7 +135,7 @@ def main() -> None:
                 started = time.perf_counter()
                 store.write_bars(table, adjustment="unadjusted", source="bench")
                 write_seconds[rows].append(time.perf_counter() - started)
-        writer.BAR_ROW_GROUP_ROWS = 65_536
+        writer.BAR_ROW_GROUP_ROWS = 262_144
 
         probe_day = days[0]
         symbols = stores[ROW_GROUP_CANDIDATES[0]].symbols()["symbol"].tolist()
@@ -150,7 +154,7 @@ def main() -> None:
             }
         results["row_groups"] = row_groups
 
-        store = stores[65_536]
+        store = stores[262_144]
         path = store.path / store.manifest().bars_1m[probe_day.isoformat()].file
         open_ts, close_ts = calendar.session_bounds(probe_day)
         minutes = int((close_ts - open_ts).total_seconds() // 60)

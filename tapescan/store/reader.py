@@ -75,32 +75,36 @@ def read_session(
         if len(symbols) * 390 < SUBSET_FILTER_SHARE * stored_rows:
             filters = [("symbol", "in", list(symbols))]
     table = pq.read_table(path, columns=columns, filters=filters, read_dictionary=["symbol"])
-    if not extended_hours:
-        table = table.filter(pc.invert(table.column("extended")))
     dictionary = table.column("symbol").combine_chunks()
     names = np.asarray(dictionary.dictionary.to_pylist(), dtype=object)
     codes = dictionary.indices.to_numpy(zero_copy_only=False)
+    wanted = np.ones(len(codes), dtype=bool) if extended_hours else ~table.column("extended").to_numpy()
     if symbols is None:
-        row_names = np.sort(names[np.unique(codes)]) if len(codes) else np.asarray([], dtype=object)
+        used = np.bincount(codes[wanted], minlength=len(names)) > 0
+        row_names = np.sort(names[used])
     else:
         row_names = np.asarray(list(symbols), dtype=object)
-    row_of_code = pd.Index(row_names).get_indexer(names)
-    rows = row_of_code[codes]
+    rows = pd.Index(row_names).get_indexer(names)[codes]
     ts = table.column("ts").cast(pa.int64()).to_numpy()
     minutes = _minute_axis(day, open_ts, close_ts, extended_hours, ts)
-    first_ns = minutes[0].value if len(minutes) else open_ts.value
-    cols = (ts - first_ns) // NS_PER_MINUTE
-    keep = rows >= 0
-    rows, cols = rows[keep], cols[keep]
+    cols = (ts - minutes[0].value) // NS_PER_MINUTE
+    keep = wanted & (rows >= 0)
+    everything = bool(keep.all())
     shape = (len(row_names), len(minutes))
     flat = rows * shape[1] + cols
+    if not everything:
+        flat = flat[keep]
+
+    def values(name: str) -> np.ndarray:
+        column = table.column(name).to_numpy()
+        return column if everything else column[keep]
+
     arrays = {}
     for name in PRICE_FIELDS:
-        values = np.full(shape, np.nan)
-        values.ravel()[flat] = table.column(name).to_numpy()[keep]
-        arrays[name] = values
+        arrays[name] = np.full(shape, np.nan)
+        arrays[name].ravel()[flat] = values(name)
     volume = np.zeros(shape, dtype=np.int64)
-    volume.ravel()[flat] = table.column("volume").to_numpy()[keep]
+    volume.ravel()[flat] = values("volume")
     mask = np.zeros(shape, dtype=bool)
     mask.ravel()[flat] = True
     return SessionPanel(date=day, symbols=row_names.astype(str), minutes=minutes, volume=volume, mask=mask, **arrays)

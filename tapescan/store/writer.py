@@ -32,7 +32,7 @@ from tapescan.store.manifest import FileEntry, Manifest, load_manifest, new_file
 from tapescan.store.schema import ADJUSTMENTS, BARS_1M, DAILY, SYMBOLS, conform_input_bars, sort_bars
 
 #: Rows per Parquet row group in bar partitions (measured: docs/STORE.md "Row groups").
-BAR_ROW_GROUP_ROWS = 65_536
+BAR_ROW_GROUP_ROWS = 262_144
 COMPRESSION = "zstd"
 NS_PER_DAY = 86_400_000_000_000
 
