@@ -25,13 +25,13 @@ class Store:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         load_manifest(self.path)  # fail early, with a clear message, if this is not a store
 
     @classmethod
     def create(cls, path: str | Path) -> Store:
         """Create an empty store at `path` (a new or empty folder); open it if it already is a store."""
-        root = Path(path)
+        root = Path(path).expanduser()
         if (root / MANIFEST_NAME).exists():
             return cls(root)
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
