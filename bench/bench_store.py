@@ -7,6 +7,7 @@ Measures, in one run on one machine:
      by pandas, polars and DuckDB from the same Parquet file, and pyarrow's raw read (no densifying) as floor.
   4. Row-group sizes: for each candidate, a full-session dense read and a one-symbol read across all sessions.
   5. Memory bandwidth (numpy copy of 1 GiB), to put the dense read in proportion.
+  6. Peak memory of writing a synthetic market into a store as the date range doubles (it must stay flat).
 
 Run: `make bench` (or `.venv/bin/python bench/bench_store.py --symbols 10000 --sessions 10`).
 Compile time: none here (no numba kernels on these paths).
@@ -105,6 +106,29 @@ def peer_duckdb(path: Path, first_ns: int, minutes: int):
     return scatter(result["row"], result["minute"], {n: result[n] for n in FIELDS}, minutes)
 
 
+SYNTH_MEMORY_PROBE = """
+import sys, tempfile
+from tapescan.store import Store
+from tapescan.synth import write_synthetic_market
+symbols, start, end = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with tempfile.TemporaryDirectory() as folder:
+    write_synthetic_market(Store.create(folder + "/s"), symbols, start, end)
+# VmHWM is this process's own peak (ru_maxrss would include the parent's peak, inherited across exec).
+peak_kb = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(int(peak_kb) / 1024)
+"""
+
+
+def synth_peak_rss_mb(symbols: int, start: dt.date, end: dt.date) -> float:
+    """Peak RSS (MB) of a fresh process that writes the synthetic market for [start, end] into a store."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SYNTH_MEMORY_PROBE, str(symbols), str(start), str(end)],
+                          capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", type=int, default=10_000)
@@ -120,6 +144,10 @@ def main() -> None:
 
     generate = lambda: next(iter(synthesize(args.symbols, days[0], days[0], seed=1)))[1]
     results["synth_one_session_s"], first_table = timed(generate, args.repeat)
+    half = max(1, len(days) // 2)
+    results["synth_peak_rss_mb"] = {
+        f"{count} sessions": synth_peak_rss_mb(2_000, days[0], days[count - 1]) for count in (half, len(days))
+    }
     results["bars_per_session"] = first_table.num_rows
 
     work = Path(tempfile.mkdtemp(prefix="tapescan-bench-"))
@@ -205,7 +233,10 @@ def report(results: dict) -> None:
     for rows, r in results["row_groups"].items():
         print(f"| {rows:,} | {r['write_session_s']:.2f} | {r['dense_read_s']:.3f} | "
               f"{r['one_symbol_all_sessions_s']:.3f} | {r['file_mb']:.1f} | {r['row_groups_per_file']} |")
-    print(f"\npeak RSS: {results['peak_rss_mb']:.0f} MB")
+    print("\nPeak RSS of writing a 2,000-symbol synthetic market into a new store, one process per range:")
+    for label, megabytes in results["synth_peak_rss_mb"].items():
+        print(f"- {label}: {megabytes:.0f} MB")
+    print(f"\npeak RSS of this benchmark process: {results['peak_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":
