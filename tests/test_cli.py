@@ -68,6 +68,22 @@ def test_bars_csv_has_the_promised_columns_and_iso_timestamps(small_store, tmp_p
     assert frame["ts"].iloc[-1] <= "2024-11-29T12:59:00-05:00"  # early close
 
 
+def test_bars_with_extended_hours_adds_pre_and_post_market(tmp_path):
+    path = tmp_path / "ext"
+    made = runner.invoke(app, ["--quiet", "synth", str(path), "--symbols", "3", "--start", "2024-12-02",
+                               "--end", "2024-12-02", "--extended-hours"])
+    assert made.exit_code == 0, made.output
+    regular, extended = (tmp_path / "regular.parquet"), (tmp_path / "extended.parquet")
+    args = ["bars", "SPY", "--store", str(path), "--start", "2024-12-02", "--end", "2024-12-02"]
+    assert runner.invoke(app, [*args, "--output", str(regular)]).exit_code == 0
+    assert runner.invoke(app, [*args, "--extended-hours", "--output", str(extended)]).exit_code == 0
+    regular, extended = pd.read_parquet(regular), pd.read_parquet(extended)
+    assert len(regular) == 390
+    clock = extended["ts"].dt.strftime("%H:%M")
+    assert (clock < "09:30").any() and (clock >= "16:00").any()
+    assert len(extended) == 390 + int(((clock < "09:30") | (clock >= "16:00")).sum())
+
+
 def test_daily_json_and_symbol_filter(small_store, tmp_path):
     out = tmp_path / "daily.json"
     result = runner.invoke(app, ["daily", "--store", str(small_store.path), "--start", "2024-11-25", "--end", "2024-12-03",

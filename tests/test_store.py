@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from tapescan.errors import StoreError
 from tapescan.store import Store
+from tapescan.store.lock import writer_lock
 from tests import oracles
 from tests.conftest import make_bars
 
@@ -180,6 +181,15 @@ def test_mixing_adjustments_is_refused(store):
         store.write_bars(make_bars("AAA", DAYS[1], [0]), adjustment="unadjusted", source="test")
     with pytest.raises(StoreError, match="not one of"):
         store.write_bars(make_bars("BBB", DAYS[1], [0]), adjustment="adjusted-ish", source="test")
+
+
+def test_a_second_writer_waits_then_gives_a_clear_error(store):
+    with writer_lock(store.path):
+        with pytest.raises(StoreError, match=f"pid {os.getpid()}.*wait for it to finish"):
+            with writer_lock(store.path, wait_seconds=0.3):
+                pass
+    with writer_lock(store.path, wait_seconds=0.3):  # released: the next writer gets it at once
+        pass
 
 
 def test_opening_things_that_are_not_stores(tmp_path):

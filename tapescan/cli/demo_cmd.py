@@ -28,7 +28,7 @@ def demo(
     summary = demo_market.summarize(store)
     first, last = summary.sessions[0], summary.sessions[-1]
     out = stdout_console()
-    out.print(f"[bold]Store[/] {path}", highlight=False)
+    out.print(f"[bold]Store[/] {path} (synthetic market, seed {demo_market.DEMO_SEED}: real tickers, made-up prices)", highlight=False)
     out.print(
         f"  {len(summary.sessions)} sessions ({first} to {last}), {summary.symbols} symbols, "
         f"{summary.bars:,} one-minute bars, {summary.disk_bytes / 1e6:.1f} MB on disk",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -16,6 +17,8 @@ from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
 from tapescan.store.reader import SessionPanel
 from tapescan.store.writer import WriteReport
+
+T = TypeVar("T")
 
 
 class Store:
@@ -97,7 +100,7 @@ class Store:
         wanted = None if symbols is None else [s.upper() for s in symbols]
         return self._retrying(reader.read_daily, first, last, wanted)
 
-    def _retrying(self, read, *args):
+    def _retrying(self, read: Callable[..., T], *args: object) -> T:
         """Run a reader; if a concurrent write removed a file it was reading, retry once on the new manifest."""
         try:
             return read(self.path, self.manifest(), *args)
