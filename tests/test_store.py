@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -166,6 +167,8 @@ def test_symbols_table_tracks_sessions_and_bars(store):
         (lambda b: pd.concat([b, b.iloc[:1]]), "repeat a \\(symbol, ts\\) pair"),
         (lambda b: b.drop(columns="volume"), "lack the column"),
         (lambda b: b.assign(close=np.nan), "missing value|not well-formed"),
+        (lambda b: b.assign(open=np.nan), "missing value|not well-formed"),
+        (lambda b: b.assign(high=np.inf), "not well-formed"),
     ],
 )
 def test_bad_bars_are_refused_with_a_reason_and_nothing_is_written(store, mutate, message):
@@ -173,6 +176,14 @@ def test_bad_bars_are_refused_with_a_reason_and_nothing_is_written(store, mutate
     with pytest.raises(StoreError, match=message):
         store.write_bars(mutate(bars), adjustment="unadjusted", source="test")
     assert store.sessions() == []
+
+
+def test_nan_prices_in_an_arrow_table_are_refused(store):
+    bars = pa.Table.from_pandas(make_bars("AAA", DAYS[0], [0, 1]), preserve_index=False)
+    bars = bars.set_column(bars.schema.get_field_index("open"), "open", pa.array([np.nan, 10.0], from_pandas=False))
+    assert bars.column("open").null_count == 0  # a real NaN, not a null
+    with pytest.raises(StoreError, match="not well-formed"):
+        store.write_bars(bars, adjustment="unadjusted", source="test")
 
 
 def test_mixing_adjustments_is_refused(store):

@@ -70,8 +70,8 @@ SYMBOLS = pa.schema(
 def conform_input_bars(bars: pa.Table) -> pa.Table:
     """Check and cast incoming bars to :data:`INPUT_BARS`; raise StoreError naming the first problem.
 
-    Refused: missing columns, nulls, naive timestamps, timestamps not on a minute boundary, non-positive
-    prices, high below low, open/close outside [low, high], negative volume.
+    Refused: missing columns, nulls, naive timestamps, timestamps not on a minute boundary, NaN or infinite
+    or non-positive prices, high below low, open/close outside [low, high], negative volume.
     """
     missing = [name for name in INPUT_BARS.names if name not in bars.column_names]
     if missing:
@@ -101,6 +101,7 @@ def _bad_row_mask(bars: pa.Table) -> np.ndarray:
     volume = bars.column("volume").to_numpy()
     return (
         (ts % NS_PER_MINUTE != 0)
+        | ~np.isfinite(o) | ~np.isfinite(h) | ~np.isfinite(l) | ~np.isfinite(c)
         | ~(l > 0)
         | ~(h >= l)
         | (o < l) | (o > h) | (c < l) | (c > h)

@@ -205,12 +205,11 @@ class _Transaction:
         report.bars_unchanged += unchanged_rows
         if not changed:
             return
-        changed_array = pa.array(sorted(changed), pa.string())
-        all_incoming = len(changed) == len(changed_array) and old.num_rows == 0
-        incoming = rows if all_incoming else rows.filter(pc.is_in(rows.column("symbol"), changed_array))
-        if old.num_rows == 0:
-            merged = incoming
+        if old.num_rows == 0:  # a new session: everything incoming is new
+            incoming = merged = rows
         else:
+            changed_array = pa.array(sorted(changed), pa.string())
+            incoming = rows.filter(pc.is_in(rows.column("symbol"), changed_array))
             keep_old = old.filter(pc.invert(pc.is_in(old.column("symbol"), changed_array)))
             merged = sort_bars(pa.concat_tables([keep_old, incoming]))
         self.manifest.bars_1m[key] = self._new_file("bars_1m", key, merged, BAR_ROW_GROUP_ROWS)
@@ -316,7 +315,7 @@ def _changed_symbols(old: pa.Table, rows: pa.Table, replace: bool, day: dt.date)
         examples = ", ".join(differing[:5])
         raise StoreError(
             f"the store already holds different bars for {len(differing)} symbol(s) on {day}: {examples}. "
-            "Nothing was written. Pass replace=True (tapescan ingest --replace) to overwrite them."
+            "Nothing was written. Pass replace=True to Store.write_bars to overwrite them."
         )
     same = set(overlap) - set(differing)
     unchanged = int(pc.sum(pc.is_in(new_part.column("symbol"), pa.array(sorted(same), pa.string()))).as_py() or 0)
@@ -343,7 +342,6 @@ def symbol_counts(table: pa.Table) -> pd.Series:
 
 def _symbol_slices(table: pa.Table) -> dict[str, tuple[int, int]]:
     """symbol -> (offset, length) of its run in a symbol-sorted table."""
-    starts = group_starts(table.column("symbol"))
-    ends = np.append(starts[1:], table.num_rows)
-    names = table.column("symbol").take(pa.array(starts)).to_pylist()
-    return {name: (int(s), int(e - s)) for name, s, e in zip(names, starts, ends)}
+    counts = symbol_counts(table)
+    offsets = np.cumsum(counts.to_numpy()) - counts.to_numpy()
+    return {name: (int(offset), int(length)) for name, offset, length in zip(counts.index, offsets, counts)}
