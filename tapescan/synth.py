@@ -61,6 +61,7 @@ import pyarrow.compute as pc
 
 from tapescan import calendar
 from tapescan.store import Store, WriteReport
+from tapescan.store.schema import INPUT_BARS, NS_PER_MINUTE
 
 MAX_SYMBOLS = 20_000
 BENCHMARK = "SPY"
@@ -82,18 +83,6 @@ EXTENDED_VOL_SHARE = 0.5
 EXTENDED_VOLUME_SHARE = 0.04
 MIN_PRICE = 1e-4
 
-SCHEMA = pa.schema(
-    [
-        ("symbol", pa.string()),
-        ("ts", pa.timestamp("ns", tz="America/New_York")),
-        ("open", pa.float64()),
-        ("high", pa.float64()),
-        ("low", pa.float64()),
-        ("close", pa.float64()),
-        ("volume", pa.int64()),
-    ]
-)
-_NS_PER_MINUTE = 60_000_000_000
 
 
 @dataclass(frozen=True)
@@ -268,7 +257,7 @@ def _u_profile(n_minutes: int) -> np.ndarray:
 
 
 def _minutes(start_ns: int, end_ns: int) -> np.ndarray:
-    return np.arange(start_ns, end_ns, _NS_PER_MINUTE, dtype=np.int64)
+    return np.arange(start_ns, end_ns, NS_PER_MINUTE, dtype=np.int64)
 
 
 def _session_grid(
@@ -359,14 +348,14 @@ def _session_table(
     return pa.Table.from_arrays(
         [
             pc.take(par.names, pa.array(rows.astype(np.int32))),
-            pa.array(grid.ts[cols], type=SCHEMA.field("ts").type),
+            pa.array(grid.ts[cols], type=INPUT_BARS.field("ts").type),
             pa.array(opens),
             pa.array(highs),
             pa.array(lows),
             pa.array(closes),
             pa.array(volume),
         ],
-        schema=SCHEMA,
+        schema=INPUT_BARS,
     )
 
 
