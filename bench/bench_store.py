@@ -34,6 +34,7 @@ from tapescan.store import Store, writer
 from tapescan.synth import synthesize
 
 ROW_GROUP_CANDIDATES = (16_384, 65_536, 262_144, 1_048_576)
+MEMORY_SESSION_COUNTS = (5, 10, 20, 40)  # the range doubles each time; peak memory must not
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -144,9 +145,10 @@ def main() -> None:
 
     generate = lambda: next(iter(synthesize(args.symbols, days[0], days[0], seed=1)))[1]
     results["synth_one_session_s"], first_table = timed(generate, args.repeat)
-    half = max(1, len(days) // 2)
+    memory_days = calendar.sessions(args.start, "2030-12-31")["date"].tolist()
     results["synth_peak_rss_mb"] = {
-        f"{count} sessions": synth_peak_rss_mb(2_000, days[0], days[count - 1]) for count in (half, len(days))
+        f"{count} sessions": synth_peak_rss_mb(2_000, memory_days[0], memory_days[count - 1])
+        for count in MEMORY_SESSION_COUNTS
     }
     results["bars_per_session"] = first_table.num_rows
 
