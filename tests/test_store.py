@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tapescan.errors import StoreError
-from tapescan.store import Store
+from tapescan.store import Store, reader
 from tapescan.store.lock import writer_lock
 from tests import oracles
 from tests.conftest import make_bars
@@ -101,6 +101,25 @@ def test_dense_session_shapes_and_symbol_selection(store):
     assert extended.minutes[0] == pd.Timestamp("2024-11-29 04:00", tz="America/New_York")
     assert extended.minutes[-1] == pd.Timestamp("2024-11-29 19:59", tz="America/New_York")
     assert extended.mask.sum() == 6
+
+
+def test_selecting_a_few_symbols_reads_the_same_rows_as_the_full_panel(store, monkeypatch):
+    bars = pd.concat([make_bars(f"S{i:02d}", DAYS[1], list(range(-30, 240))[i % 3:], base=1 + i) for i in range(60)])
+    store.write_bars(bars, adjustment="unadjusted", source="test")
+    full = store.read_session(DAYS[1], extended_hours=True)
+    filters_used = []
+    original = reader.pq.read_table
+    monkeypatch.setattr(reader.pq, "read_table", lambda *a, **k: filters_used.append(k["filters"]) or original(*a, **k))
+    wanted = ["S41", "S07", "MISSING"]  # few enough that the reader prunes row groups by symbol
+    part = store.read_session(DAYS[1], symbols=wanted, extended_hours=True)
+    assert filters_used == [[("symbol", "in", wanted)]]
+    for i, symbol in enumerate(wanted):
+        if symbol not in full.symbols:
+            assert not part.mask[i].any()
+            continue
+        j = list(full.symbols).index(symbol)
+        assert (part.mask[i] == full.mask[j]).all() and (part.volume[i] == full.volume[j]).all()
+        np.testing.assert_array_equal(part.close[i], full.close[j])
 
 
 def test_rewriting_identical_bars_changes_nothing(store):
