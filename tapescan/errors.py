@@ -21,3 +21,16 @@ class StoreError(TapescanError):
 
 class BackendError(TapescanError):
     """The requested compute backend cannot run here (for example `gpu` with no usable GPU)."""
+
+
+class IngestError(TapescanError):
+    """Vendor input that cannot be ingested as given (wrong format, hostile archive, unreachable source)."""
+
+
+class StoreConflictError(StoreError):
+    """A write would change bars the store already holds for some (symbol, session), without `replace`."""
+
+    def __init__(self, message: str, day: object, symbols: list[str]) -> None:
+        super().__init__(message)
+        self.day = day
+        self.symbols = symbols

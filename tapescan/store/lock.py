@@ -18,9 +18,9 @@ LOCK_NAME = ".writer.lock"
 
 
 @contextlib.contextmanager
-def writer_lock(root: Path, wait_seconds: float = 30.0) -> Iterator[None]:
-    """Hold the store's writer lock; StoreError if another process keeps it for `wait_seconds`."""
-    path = root / LOCK_NAME
+def writer_lock(root: Path, wait_seconds: float = 30.0, name: str = LOCK_NAME) -> Iterator[None]:
+    """Hold the store's writer lock (or the lock file `name`); StoreError if another process keeps it."""
+    path = root / name
     with open(path, "a+") as handle:
         deadline = time.monotonic() + wait_seconds
         while True:

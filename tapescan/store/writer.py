@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tapescan import calendar
-from tapescan.errors import StoreError
+from tapescan.errors import StoreConflictError, StoreError
 from tapescan.fsio import atomic_path
 from tapescan.store.daily import group_starts, session_daily_values
 from tapescan.store.lock import writer_lock
@@ -50,28 +50,36 @@ class WriteReport:
 
 def write_bars(
     root: Path,
-    bars: pa.Table | pd.DataFrame,
+    bars: pa.Table | pd.DataFrame | Iterable[pa.Table],
     *,
     adjustment: str,
     source: str,
     replace: bool = False,
     attributes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> WriteReport:
-    """Write 1-minute bars (columns symbol, ts, open, high, low, close, volume) atomically into `root`."""
+    """Write 1-minute bars (columns symbol, ts, open, high, low, close, volume) atomically into `root`.
+
+    `bars` is one table, or an iterable of tables consumed one at a time (so that a long write needs the
+    memory of one table); either way the whole write is one commit.
+    """
     if adjustment not in ADJUSTMENTS:
         raise StoreError(f"adjustment {adjustment!r} is not one of {ADJUSTMENTS}.")
-    table = pa.Table.from_pandas(bars, preserve_index=False) if isinstance(bars, pd.DataFrame) else bars
-    table = conform_input_bars(table)
-    table, session_days = _with_session_days(table)
+    if isinstance(bars, pd.DataFrame):
+        bars = pa.Table.from_pandas(bars, preserve_index=False)
+    tables = [bars] if isinstance(bars, pa.Table) else bars
     with writer_lock(root):
         manifest = load_manifest(root)
         remove_orphans(root, manifest)
         transaction = _Transaction(root, manifest, read_symbols(root, manifest))
-        transaction.check_adjustment(table, adjustment)
         report = WriteReport()
         try:
-            for day, rows in _split_by_session(table, session_days):
-                transaction.write_session(day, rows, replace, report)
+            for table in tables:
+                if table.num_rows == 0:
+                    continue
+                table, session_days = _with_session_days(conform_input_bars(table))
+                transaction.check_adjustment(table, adjustment)
+                for day, rows in _split_by_session(table, session_days):
+                    transaction.write_session(day, rows, replace, report)
             transaction.commit(adjustment, source, attributes or {}, report)
         except BaseException:
             transaction.discard()
@@ -279,7 +287,7 @@ class _Transaction:
 
     def commit(self, adjustment: str, source: str, attributes: Mapping[str, Mapping[str, str]], report: WriteReport) -> None:
         """Write daily values and symbols, then swap the manifest; finally drop superseded files."""
-        if not self.created and not attributes:
+        if not self.created and not self._changes_attributes(attributes):
             return
         self._commit_daily()
         self._commit_symbols(adjustment, source, attributes, report)
@@ -288,6 +296,15 @@ class _Transaction:
         for relative in self.superseded:
             (self.root / relative).unlink(missing_ok=True)
         report.symbols_added.sort()
+
+    def _changes_attributes(self, attributes: Mapping[str, Mapping[str, str]]) -> bool:
+        """Whether merging `attributes` into the stored symbols' attributes would change any."""
+        for symbol, extra in attributes.items():
+            if symbol in self.symbols.index:
+                stored = json.loads(self.symbols.loc[symbol, "attributes"])
+                if {**stored, **extra} != stored:
+                    return True
+        return False
 
     def discard(self) -> None:
         """Remove the files of a transaction that will not be committed."""
@@ -313,9 +330,10 @@ def _changed_symbols(old: pa.Table, rows: pa.Table, replace: bool, day: dt.date)
     differing = _differing_symbols(old_part, new_part)
     if differing and not replace:
         examples = ", ".join(differing[:5])
-        raise StoreError(
+        raise StoreConflictError(
             f"the store already holds different bars for {len(differing)} symbol(s) on {day}: {examples}. "
-            "Nothing was written. Pass replace=True to Store.write_bars to overwrite them."
+            "Nothing was written. Pass replace=True to Store.write_bars to overwrite them.",
+            day, differing,
         )
     same = set(overlap) - set(differing)
     unchanged = int(pc.sum(pc.is_in(new_part.column("symbol"), pa.array(sorted(same), pa.string()))).as_py() or 0)

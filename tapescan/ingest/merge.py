@@ -1,0 +1,163 @@
+"""Phase 2 of an ingest: gather each session's staged rows from all files, settle duplicates, write.
+
+Sessions are taken in date order, one month per store commit, so memory holds one session at a time and
+an interrupted ingest leaves whole months committed (a re-run finds them identical and moves on).
+
+Duplicates are settled across all files at once: rows for the same (symbol, bar start) that are
+identical are kept once and the others counted as duplicates; rows that disagree are all quarantined
+(`conflicting_duplicate`), since nothing says which one is right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tapescan.errors import IngestError, StoreConflictError
+from tapescan.ingest.stage import StagedFile
+from tapescan.store import writer
+from tapescan.store.schema import ET_NAME, INPUT_BARS, is_sorted
+from tapescan.store.writer import WriteReport
+
+_VALUE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass
+class MergeCounts:
+    """Per source id: rows kept (stored), rows dropped as identical duplicates; conflicting rows' text."""
+
+    stored: np.ndarray
+    duplicate: np.ndarray
+    conflicts: list[pa.Table]
+
+
+@dataclass
+class SessionMerge:
+    bars: pa.Table  # store input: symbol, ts (ET), open, high, low, close, volume
+    source: np.ndarray  # source id per kept row
+    duplicate_source: np.ndarray  # source id per dropped identical duplicate
+    conflicts: pa.Table  # source, line, reason, raw
+
+
+def merge_session(batches: list[pa.RecordBatch]) -> SessionMerge:
+    """One session's staged rows from all files, ordered by (symbol, ts) and with duplicates settled."""
+    staged = pa.Table.from_batches(batches)
+    table = pa.table({
+        "symbol": staged.column("symbol").cast(pa.string()),
+        "ts": staged.column("ts").cast(pa.timestamp("ns")).cast(INPUT_BARS.field("ts").type),
+        **{name: staged.column(name) for name in (*_VALUE_COLUMNS, "source", "line")},
+    })
+    if not is_sorted(table):
+        keys = [("symbol", "ascending"), ("ts", "ascending"), ("source", "ascending"), ("line", "ascending")]
+        table = table.take(pc.sort_indices(table, sort_keys=keys))
+    repeat = _repeats_previous(table)
+    source = table.column("source").to_numpy()
+    if not repeat.any():
+        return SessionMerge(table.select(INPUT_BARS.names), source, source[:0], _no_conflicts())
+    run = np.cumsum(~repeat) - 1
+    first = np.flatnonzero(~repeat)[run]
+    differs = np.zeros(table.num_rows, dtype=bool)
+    for name in _VALUE_COLUMNS:
+        values = table.column(name).to_numpy()
+        differs |= values != values[first]
+    conflict = (np.bincount(run, weights=differs) > 0)[run]
+    keep = ~repeat & ~conflict
+    return SessionMerge(
+        bars=table.filter(pa.array(keep)).select(INPUT_BARS.names),
+        source=source[keep],
+        duplicate_source=source[repeat & ~conflict],
+        conflicts=_conflict_rows(table.filter(pa.array(conflict))),
+    )
+
+
+def _repeats_previous(table: pa.Table) -> np.ndarray:
+    """Rows whose (symbol, ts) equals the previous row's (in a symbol/ts-sorted table)."""
+    repeat = np.zeros(table.num_rows, dtype=bool)
+    if table.num_rows < 2:
+        return repeat
+    codes = pc.dictionary_encode(table.column("symbol")).combine_chunks().indices.to_numpy(zero_copy_only=False)
+    ts = table.column("ts").cast(pa.int64()).to_numpy()
+    repeat[1:] = (codes[1:] == codes[:-1]) & (ts[1:] == ts[:-1])
+    return repeat
+
+
+def _no_conflicts() -> pa.Table:
+    return pa.table({"source": pa.array([], pa.int32()), "line": pa.array([], pa.int64()),
+                     "reason": pa.array([], pa.string()), "raw": pa.array([], pa.string())})
+
+
+def _conflict_rows(rows: pa.Table) -> pa.Table:
+    """Quarantine rows for conflicting duplicates; their text is the row as parsed (ET time, values)."""
+    local = pd.to_datetime(rows.column("ts").to_pandas()).dt.strftime("%Y-%m-%d %H:%M:%S").tolist()
+    values = [rows.column(name).to_pylist() for name in _VALUE_COLUMNS]
+    raw = [",".join([stamp, *(repr(v) for v in vals)]) for stamp, *vals in zip(local, *values)]
+    return pa.table({
+        "source": rows.column("source"), "line": rows.column("line"),
+        "reason": pa.array(["conflicting_duplicate"] * rows.num_rows, pa.string()), "raw": pa.array(raw, pa.string()),
+    })
+
+
+def merge_into_store(
+    root: Path,
+    staged: list[StagedFile],
+    n_sources: int,
+    *,
+    adjustment: str,
+    source_name: str,
+    replace: bool,
+    attributes: Mapping[str, Mapping[str, str]],
+    on_session: Callable[[dt.date, int], None],
+) -> tuple[MergeCounts, WriteReport]:
+    """Write every staged session into the store, one commit per month; count what happened per source."""
+    counts = MergeCounts(np.zeros(n_sources, np.int64), np.zeros(n_sources, np.int64), [])
+    total = WriteReport()
+    by_month: dict[str, list[StagedFile]] = defaultdict(list)
+    for item in staged:
+        by_month[item.path.parent.name].append(item)
+    for month in sorted(by_month):
+        sessions = _month_sessions(by_month[month], counts, on_session)
+        try:
+            report = writer.write_bars(
+                root, sessions, adjustment=adjustment, source=source_name, replace=replace, attributes=attributes
+            )
+        except StoreConflictError as error:
+            raise IngestError(
+                f"the store already holds different bars for {len(error.symbols)} symbol(s) on {error.day} "
+                f"({', '.join(error.symbols[:5])}) than these files. Nothing of {month} was written (months "
+                "before it are stored). Re-run with --replace to overwrite them with the files' bars, or "
+                "leave out the files for those symbols."
+            ) from error
+        total.sessions_written += report.sessions_written
+        total.bars_written += report.bars_written
+        total.bars_unchanged += report.bars_unchanged
+        total.symbols_added += report.symbols_added
+    total.symbols_added.sort()
+    return counts, total
+
+
+def _month_sessions(
+    files: list[StagedFile], counts: MergeCounts, on_session: Callable[[dt.date, int], None]
+) -> Iterator[pa.Table]:
+    """Each session of one month as a merged store table, in date order, counting as it goes."""
+    readers = [(pa.ipc.open_file(pa.memory_map(str(item.path))), item.days) for item in files]
+    batches_by_day: dict[int, list[tuple[pa.ipc.RecordBatchFileReader, int]]] = defaultdict(list)
+    for reader, days in readers:
+        for index, day in enumerate(days):
+            batches_by_day[day].append((reader, index))
+    n = len(counts.stored)
+    for day in sorted(batches_by_day):
+        merged = merge_session([reader.get_batch(index) for reader, index in batches_by_day[day]])
+        counts.stored += np.bincount(merged.source, minlength=n)
+        counts.duplicate += np.bincount(merged.duplicate_source, minlength=n)
+        if merged.conflicts.num_rows:
+            counts.conflicts.append(merged.conflicts)
+        yield merged.bars
+        on_session(dt.date(1970, 1, 1) + dt.timedelta(days=day), merged.bars.num_rows)

@@ -1,0 +1,224 @@
+"""`ingest`: vendor files into the store, every row accounted for (docs/INGEST.md).
+
+1. Discover the files (folders and zip archives expanded) and inspect each one's name and first lines;
+   anything that is not the named vendor's format, or would mix price adjustments, stops the run before
+   anything is written.
+2. Phase 1 (stage.py), in `workers` processes: parse, check and spill the rows by session.
+3. Phase 2 (merge.py): per session, settle duplicates across files and write; one commit per month.
+4. Write the quarantine files and the JSON report into the store.
+
+The staging folder lives in the store (`.staging/`) and is removed at the end; one left by a killed run is
+removed by the next. Only one ingest runs per store at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from tapescan.errors import IngestError
+from tapescan.ingest.merge import merge_into_store
+from tapescan.ingest.quarantine import read_staged_quarantine, write_quarantine
+from tapescan.ingest.report import IngestReport, SourceCounts
+from tapescan.ingest.sources import DATA_SUFFIXES, Source, discover
+from tapescan.ingest.stage import StageResult, StageTask, stage
+from tapescan.ingest.vendors import VENDORS, FileInfo, IngestOptions, inspect, read_head
+from tapescan.store import Store
+from tapescan.store.lock import writer_lock
+
+#: Rows a worker buffers before spilling (about 70 bytes each in memory).
+BUDGET_ROWS = 4_000_000
+TASK_BYTES = (8 << 20, 256 << 20)  # a task reads between these many bytes of files (fewer when few)
+STAGING_FOLDER = ".staging"
+REPORTS_FOLDER = "reports"
+INGEST_LOCK = ".ingest.lock"
+
+#: progress(phase, done, total, rows): phase "read" counts bytes, phase "write" counts sessions.
+Progress = Callable[[str, int, int, int], None]
+
+
+def ingest(
+    store: str | Path,
+    vendor: str,
+    paths: Iterable[str | Path],
+    *,
+    options: IngestOptions | None = None,
+    workers: int | None = None,
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest `paths` (files, folders, zip archives) of `vendor`'s format into the store at `store`."""
+    if vendor not in VENDORS:
+        raise IngestError(f"unknown vendor {vendor!r}; choose one of {', '.join(VENDORS)}.")
+    options = options or IngestOptions()
+    workers = max(1, workers or os.cpu_count() or 1)
+    progress = progress or (lambda phase, done, total, rows: None)
+    clock = time.monotonic()
+    root = Store.create(store).path
+    report = IngestReport(vendor=vendor, store=str(root), started=_now())
+    discovery = discover(paths, DATA_SUFFIXES)
+    report.skipped.extend(f"{name} (not a .txt or .csv file)" for name in discovery.skipped)
+    if not discovery.sources:
+        raise IngestError("no data files (.txt, .csv, or inside .zip archives) were found in the given paths.")
+    files = _inspect_all(vendor, discovery.sources, options)
+    files, adjustment = _choose_adjustment(files, options, report)
+    stored = _stored_adjustments(root)
+    _refuse_stored_adjustment({info.symbol for _, _, info in files if info.symbol}, stored, adjustment)
+    sources = [source for _, source, _ in files]
+    report.input_bytes = sum(source.size for source in sources)
+    with writer_lock(root, wait_seconds=0.5, name=INGEST_LOCK):
+        staging = root / STAGING_FOLDER
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            tasks = _tasks(files, staging, options.tz, workers)
+            by_task = dict(_run_stage(tasks, workers, progress))
+            results = [by_task[task.task_id] for task in tasks]
+            counts: dict[int, SourceCounts] = {}
+            for result in results:
+                counts.update(result.counts)
+            _refuse_stored_adjustment(set().union(*(r.symbols for r in results)), stored, adjustment)
+            sessions = {day for result in results for item in result.staged for day in item.days}
+            done = [0]
+
+            def on_session(day: dt.date, rows: int) -> None:
+                done[0] += 1
+                progress("write", done[0], len(sessions), rows)
+
+            merged, written = merge_into_store(
+                root, [item for result in results for item in result.staged], len(files),
+                adjustment=adjustment, source_name=vendor, replace=replace,
+                attributes={info.symbol: info.attributes for _, _, info in files if info.attributes},
+                on_session=on_session,
+            )
+            quarantine_parts = [read_staged_quarantine(r.quarantine) for r in results if r.quarantine]
+            quarantine_files = write_quarantine(root, vendor, sources, quarantine_parts + merged.conflicts)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    for source_id in range(len(files)):
+        item = counts[source_id]
+        item.rows_stored = int(merged.stored[source_id])
+        item.rows_duplicate = int(merged.duplicate[source_id])
+        item.quarantine = quarantine_files.get(source_id)
+        report.sources.append(item)
+    for conflict in merged.conflicts:
+        for source_id in conflict.column("source").to_numpy():
+            counts[int(source_id)].reject("conflicting_duplicate", 1)
+    unbalanced = [item.source for item in report.sources if not item.balanced()]
+    if unbalanced:
+        raise RuntimeError(f"ingest counts do not add up for {unbalanced[:3]} (a bug; please report it)")
+    report.sessions_written = written.sessions_written
+    report.bars_written = written.bars_written
+    report.symbols_added = written.symbols_added
+    report.finished = _now()
+    report.seconds = round(time.monotonic() - clock, 3)
+    report.save(root / REPORTS_FOLDER / f"ingest-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-{vendor}.json")
+    return report
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _inspect_all(vendor: str, sources: list[Source], options: IngestOptions) -> list[tuple[int, Source, FileInfo]]:
+    """Every source identified; IngestError listing every file that cannot be ingested as `vendor`."""
+    files, problems = [], []
+    for source in sources:
+        try:
+            files.append((len(files), source, inspect(vendor, source, read_head(source), options)))
+        except IngestError as error:
+            problems.append(str(error))
+    if problems:
+        shown = "\n  ".join(problems[:10])
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise IngestError(f"{len(problems)} file(s) cannot be ingested; nothing was written:\n  {shown}{more}")
+    return files
+
+
+def _choose_adjustment(
+    files: list[tuple[int, Source, FileInfo]], options: IngestOptions, report: IngestReport
+) -> tuple[list[tuple[int, Source, FileInfo]], str]:
+    """One adjustment per run: the files', or the one --adjustment picks (skipping the others)."""
+    found = sorted({info.adjustment for _, _, info in files})
+    if options.adjustment is not None:
+        kept = [item for item in files if item[2].adjustment == options.adjustment]
+        report.skipped.extend(f"{source.label} ({info.adjustment}, not {options.adjustment})"
+                              for _, source, info in files if info.adjustment != options.adjustment)
+        if not kept:
+            raise IngestError(f"none of the files holds {options.adjustment} bars (they hold {', '.join(found)}).")
+        return [(i, source, info) for i, (_, source, info) in enumerate(kept)], options.adjustment
+    if len(found) > 1:
+        tally = {name: sum(info.adjustment == name for _, _, info in files) for name in found}
+        listed = ", ".join(f"{count} {name}" for name, count in tally.items())
+        raise IngestError(
+            f"the files hold differently adjusted prices ({listed}); a store keeps one adjustment per symbol. "
+            "Pick one with --adjustment (the other files are skipped), and use another store for the rest."
+        )
+    return files, found[0]
+
+
+def _stored_adjustments(root: Path) -> dict[str, str]:
+    symbols = Store(root).symbols()
+    return dict(zip(symbols["symbol"], symbols["adjustment"]))
+
+
+def _refuse_stored_adjustment(symbols: set[str], stored: dict[str, str], adjustment: str) -> None:
+    clash = sorted(symbol for symbol in symbols if stored.get(symbol, adjustment) != adjustment)
+    if clash:
+        examples = ", ".join(f"{symbol} ({stored[symbol]})" for symbol in clash[:5])
+        raise IngestError(
+            f"{len(clash)} symbol(s) are already stored with another price adjustment than these {adjustment} "
+            f"files: {examples}. Nothing was written. Leave those files out, or use a separate store."
+        )
+
+
+def _tasks(files: list[tuple[int, Source, FileInfo]], staging: Path, tz: str, workers: int) -> list[StageTask]:
+    """Files grouped into tasks of similar size, in file order (so staged sessions come out symbol-sorted)."""
+    total = sum(source.size for _, source, _ in files)
+    target = min(max(total // (workers * 4), TASK_BYTES[0]), TASK_BYTES[1])
+    tasks: list[StageTask] = []
+    group: list[tuple[int, Source, FileInfo]] = []
+    size = 0
+    for item in sorted(files, key=lambda item: (item[2].symbol or "", item[0])):
+        group.append(item)
+        size += item[1].size
+        if size >= target:
+            tasks.append(StageTask(len(tasks), group, staging, tz, BUDGET_ROWS))
+            group, size = [], 0
+    if group:
+        tasks.append(StageTask(len(tasks), group, staging, tz, BUDGET_ROWS))
+    return tasks
+
+
+def _run_stage(tasks: list[StageTask], workers: int, progress: Progress) -> Iterator[tuple[int, StageResult]]:
+    """Run phase 1 tasks, in worker processes when there are several workers and tasks; yield (task id, result).
+
+    The first failure (a file found broken deep inside) cancels the tasks not yet started.
+    """
+    total = sum(source.size for task in tasks for _, source, _ in task.files)
+    done = rows = 0
+
+    def finished(task: StageTask, result: StageResult) -> tuple[int, StageResult]:
+        nonlocal done, rows
+        done += sum(source.size for _, source, _ in task.files)
+        rows += sum(counts.rows_read for counts in result.counts.values())
+        progress("read", done, total, rows)
+        return task.task_id, result
+
+    if workers == 1 or len(tasks) == 1:
+        for task in tasks:
+            yield finished(task, stage(task))
+        return
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"))
+    try:
+        futures = {pool.submit(stage, task): task for task in tasks}
+        for future in as_completed(futures):
+            yield finished(futures[future], future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+

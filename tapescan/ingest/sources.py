@@ -1,0 +1,127 @@
+"""Input sources: the files, folders and zip archives named on the command line, as a flat list of files.
+
+Nothing is ever extracted: zip members are streamed, so no path inside an archive can write anywhere.
+Members whose names are absolute or climb out with `..` are refused all the same, as the sign of a
+hostile or broken archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from tapescan.errors import IngestError
+
+#: File endings taken from folders and archives; a file named explicitly is always read.
+DATA_SUFFIXES = (".txt", ".csv")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file: a plain file, or a member of a zip archive."""
+
+    path: Path
+    member: str | None
+    size: int
+
+    @property
+    def name(self) -> str:
+        """The file's own name (without folders), which carries the ticker for most vendors."""
+        return PurePosixPath(self.member).name if self.member else self.path.name
+
+    @property
+    def label(self) -> str:
+        """How reports and messages name the file: `path` or `archive.zip!member`."""
+        return f"{self.path}!{self.member}" if self.member else str(self.path)
+
+    @property
+    def key(self) -> str:
+        """A file-system-safe, unique name for per-source outputs (quarantine files)."""
+        digest = hashlib.sha1(self.label.encode()).hexdigest()[:8]
+        return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', self.name)}-{digest}"
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """The file's bytes as a stream."""
+        if self.member is None:
+            with open(self.path, "rb") as handle:
+                yield handle
+        else:
+            with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as handle:
+                yield handle
+
+
+@dataclass
+class Discovery:
+    """What the paths on the command line hold."""
+
+    sources: list[Source]
+    skipped: list[str]
+
+
+def discover(paths: Iterable[Path | str], suffixes: tuple[str, ...] = DATA_SUFFIXES) -> Discovery:
+    """Expand files, folders (recursively) and zip archives into sources, in a stable order."""
+    sources: list[Source] = []
+    skipped: list[str] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise IngestError(f"{path} does not exist; give files, folders or zip archives to ingest.")
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.name.startswith("."):
+                    continue
+                if _is_zip(child):
+                    sources.extend(_zip_members(child, suffixes, skipped))
+                elif child.suffix.lower() in suffixes:
+                    sources.append(Source(child, None, child.stat().st_size))
+                else:
+                    skipped.append(str(child))
+        elif _is_zip(path):
+            sources.extend(_zip_members(path, suffixes, skipped))
+        else:
+            sources.append(Source(path, None, path.stat().st_size))
+    return Discovery(sources=_unique(sources), skipped=skipped)
+
+
+def _is_zip(path: Path) -> bool:
+    return path.suffix.lower() == ".zip"
+
+
+def _zip_members(path: Path, suffixes: tuple[str, ...], skipped: list[str]) -> list[Source]:
+    """The data files inside one archive; IngestError for unsafe member names or a broken archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise IngestError(f"{path} is not a readable zip archive ({error}); re-download it.") from error
+    members = []
+    for info in infos:
+        name = info.filename
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+            raise IngestError(
+                f"{path} holds a member with an unsafe path ({name!r}: absolute or climbing out with '..'). "
+                "Refusing the whole archive; nothing was read from it. Get the archive from the vendor again."
+            )
+        if info.is_dir():
+            continue
+        if PurePosixPath(name).suffix.lower() in suffixes:
+            members.append(Source(path, name, info.file_size))
+        else:
+            skipped.append(f"{path}!{name}")
+    return members
+
+
+def _unique(sources: list[Source]) -> list[Source]:
+    """Sources in order of first mention, each once (a file named twice is read once)."""
+    seen: dict[str, Source] = {}
+    for source in sources:
+        seen.setdefault(source.label, source)
+    return list(seen.values())

@@ -1,0 +1,215 @@
+"""fetch_ohlc against a fake Theta Terminal: files and content, paging, resume, NO_DATA, retries, bounds."""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import threading
+import time
+
+import pytest
+
+from tapescan.errors import IngestError
+from tapescan.ingest.thetadata_fetch import (
+    FetchReport,
+    chunk_path,
+    fetch_ohlc,
+    month_chunks,
+)
+from tests.thetadata_terminal import FakeTerminal, bars, v3_csv
+
+D = datetime.date
+JAN = (D(2024, 1, 2), D(2024, 1, 31))
+V3_HEADER_ONLY = b"timestamp,open,high,low,close,volume,count,vwap\r\n"
+V2_HEADER_ONLY = b"timestamp,open,high,low,close,volume,count\n"
+
+
+def expected_v2(symbol: str, start: D, end: D, holidays: tuple[D, ...] = ()) -> bytes:
+    """The CSV a v2 fetch must write, built from the fake's bars independently of the fetcher."""
+    lines = ["timestamp,open,high,low,close,volume,count"]
+    for bar in bars(symbol, start, end, frozenset(holidays)):
+        lines.append(
+            f"{bar.ts:%Y-%m-%dT%H:%M:%S}.000,{bar.open!r},{bar.high!r},{bar.low!r},{bar.close!r},"
+            f"{bar.volume},{bar.count}"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def expected(api: str, symbol: str, start: D, end: D) -> bytes:
+    return v3_csv(symbol, start, end).encode() if api == "v3" else expected_v2(symbol, start, end)
+
+
+def fetch(terminal: FakeTerminal, symbols: list[str], start: D, end: D, dest, **kwargs) -> FetchReport:
+    kwargs.setdefault("backoff_s", 0.0)
+    kwargs.setdefault("timeout_s", 5.0)
+    return fetch_ohlc(symbols, start, end, dest, base_url=terminal.url, **kwargs)
+
+
+def test_month_chunks_split_at_month_ends():
+    assert month_chunks(D(2024, 1, 30), D(2024, 3, 4)) == [
+        (D(2024, 1, 30), D(2024, 1, 31)),
+        (D(2024, 2, 1), D(2024, 2, 29)),
+        (D(2024, 3, 1), D(2024, 3, 4)),
+    ]
+    assert month_chunks(D(2023, 12, 31), D(2024, 1, 1)) == [(D(2023, 12, 31),) * 2, (D(2024, 1, 1),) * 2]
+    assert month_chunks(D(2024, 5, 7), D(2024, 5, 7)) == [(D(2024, 5, 7), D(2024, 5, 7))]
+
+
+def test_v3_writes_one_file_per_symbol_and_month_as_sent(tmp_path):
+    seen = []
+    with FakeTerminal() as terminal:
+        report = fetch(
+            terminal, ["aapl", "MSFT"], D(2024, 1, 30), D(2024, 3, 4), tmp_path, concurrency=2,
+            on_chunk=lambda path: seen.append((path, threading.current_thread())),
+        )
+    names = [f"{s}_{a}_{b}_1m.csv" for s in ("AAPL", "MSFT")
+             for a, b in (("20240130", "20240131"), ("20240201", "20240229"), ("20240301", "20240304"))]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # no temporary files left
+    assert report.written == sorted(tmp_path / name for name in names)
+    assert (report.requests, report.retries, report.skipped, report.no_data) == (6, 0, [], [])
+    assert sorted(path for path, _ in seen) == report.written
+    assert {thread for _, thread in seen} == {threading.main_thread()}
+    for symbol in ("AAPL", "MSFT"):
+        for first, last in month_chunks(D(2024, 1, 30), D(2024, 3, 4)):
+            assert chunk_path(tmp_path, symbol, first, last).read_bytes() == v3_csv(symbol, first, last).encode()
+    assert (tmp_path / "AAPL_20240130_20240131_1m.csv").read_bytes().startswith(
+        b"timestamp,open,high,low,close,volume,count,vwap\r\n"
+        b"2024-01-30T09:30:00.000,30.285714285714285,30.535714285714285,30.035714285714285,"
+        b"30.396825396825395,130,1,30.396825396825395\r\n"
+        b"2024-01-30T09:31:00.000,30.619047619047617,30.869047619047617,30.369047619047617,"
+        b"30.730158730158728,230,2,30.609788359788357\r\n"
+        b"2024-01-30T09:32:00.000,NaN,NaN,NaN,NaN,0,0,30.609788359788357\r\n"
+    )
+    assert "/v3/stock/history/ohlc?symbol=AAPL&start_date=20240201&end_date=20240229&interval=1m" in "\n".join(
+        terminal.requests
+    )
+
+
+def test_v2_follows_pages_and_converts_to_csv(tmp_path):
+    holiday = D(2024, 1, 15)
+    with FakeTerminal(page_size=3, holidays=(holiday,)) as terminal:
+        report = fetch(terminal, ["AAPL"], D(2024, 1, 2), D(2024, 1, 19), tmp_path, api="v2")
+    path = tmp_path / "AAPL_20240102_20240119_1m.csv"
+    content = path.read_bytes()
+    assert content == expected_v2("AAPL", D(2024, 1, 2), D(2024, 1, 19), (holiday,))
+    assert content.startswith(
+        b"timestamp,open,high,low,close,volume,count\n"
+        b"2024-01-02T09:30:00.000,26.285714285714285,26.535714285714285,26.035714285714285,"
+        b"26.396825396825395,102,1\n"
+        b"2024-01-02T09:31:00.000,"
+    )
+    assert b"2024-01-15T" not in content and b"T09:32:00.000" not in content
+    assert content.count(b"\n") == 1 + 13 * 4  # 13 session days of 4 bars, 52 rows in pages of 3
+    assert report.requests == len(terminal.requests) == 18
+    assert terminal.requests[-1].endswith("&page=17")
+    assert (report.written, report.no_data) == ([path], [])
+
+
+@pytest.mark.parametrize("api", ["v3", "v2"])
+def test_resumed_fetch_requests_only_missing_files(tmp_path, api):
+    with FakeTerminal() as terminal:
+        first = fetch(terminal, ["AAPL", "MSFT"], D(2024, 1, 2), D(2024, 2, 9), tmp_path, api=api)
+        assert len(terminal.requests) == 4
+        again = fetch(terminal, ["AAPL", "MSFT"], D(2024, 1, 2), D(2024, 2, 9), tmp_path, api=api)
+        assert len(terminal.requests) == 4
+        assert (again.requests, again.written, again.skipped) == (0, [], first.written)
+        missing = tmp_path / "MSFT_20240201_20240209_1m.csv"
+        missing.unlink()
+        seen = []
+        resumed = fetch(terminal, ["AAPL", "MSFT"], D(2024, 1, 2), D(2024, 2, 9), tmp_path, api=api,
+                        on_chunk=seen.append)
+    assert terminal.requests[4:] == [terminal.requests[4]] and "MSFT" in terminal.requests[4]
+    assert (resumed.requests, resumed.written) == (1, [missing])
+    assert resumed.skipped == sorted(set(first.written) - {missing})
+    assert sorted(seen) == first.written
+    assert missing.read_bytes() == expected(api, "MSFT", D(2024, 2, 1), D(2024, 2, 9))
+
+
+@pytest.mark.parametrize("api", ["v3", "v2"])
+def test_no_data_symbol_and_empty_chunk_give_header_only_files(tmp_path, api):
+    header_only = V3_HEADER_ONLY if api == "v3" else V2_HEADER_ONLY
+    with FakeTerminal(no_data=("ZZZZ",)) as terminal:
+        report = fetch(terminal, ["AAPL", "ZZZZ"], *JAN, tmp_path, api=api)
+        weekend = fetch(terminal, ["AAPL"], D(2024, 2, 3), D(2024, 2, 4), tmp_path, api=api)
+    assert (tmp_path / "ZZZZ_20240102_20240131_1m.csv").read_bytes() == header_only
+    assert (tmp_path / "AAPL_20240102_20240131_1m.csv").read_bytes() == expected(api, "AAPL", *JAN)
+    assert report.no_data == [("ZZZZ", *JAN)]
+    assert (report.requests, report.retries, len(report.written)) == (2, 0, 2)
+    assert (tmp_path / "AAPL_20240203_20240204_1m.csv").read_bytes() == header_only
+    assert weekend.no_data == [("AAPL", D(2024, 2, 3), D(2024, 2, 4))]
+
+
+@pytest.mark.parametrize("api", ["v3", "v2"])
+@pytest.mark.parametrize("fault", ["drop", "truncate"])
+def test_dropped_connection_or_truncated_body_is_retried(tmp_path, api, fault):
+    with FakeTerminal(page_size=10, **{fault: {"AAPL": 1}}) as terminal:
+        report = fetch(terminal, ["AAPL"], *JAN, tmp_path, api=api)
+    pages = 1 if api == "v3" else 9  # 21 session days of 4 bars in pages of 10
+    assert (report.requests, report.retries) == (pages + 1, 1)
+    assert terminal.requests[0] == terminal.requests[1]
+    assert (tmp_path / "AAPL_20240102_20240131_1m.csv").read_bytes() == expected(api, "AAPL", *JAN)
+
+
+@pytest.mark.parametrize("fault", [{"drop": {"MSFT": 99}}, {"fail": {"MSFT": 503}}, {"truncate": {"MSFT": 99}}])
+def test_retries_exhausted_raise_and_keep_earlier_files(tmp_path, fault):
+    with FakeTerminal(**fault) as terminal, pytest.raises(IngestError) as raised:
+        fetch(terminal, ["AAPL", "MSFT"], *JAN, tmp_path, concurrency=1, retries=2)
+    message = str(raised.value)
+    assert "MSFT 2024-01-02..2024-01-31" in message and "after 3 attempts" in message
+    assert f"{terminal.url}/v3/stock/history/ohlc?symbol=MSFT" in message and "re-run" in message
+    assert sum("MSFT" in request for request in terminal.requests) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["AAPL_20240102_20240131_1m.csv"]
+    assert (tmp_path / "AAPL_20240102_20240131_1m.csv").read_bytes() == v3_csv("AAPL", *JAN).encode()
+    with FakeTerminal() as healthy:
+        resumed = fetch(healthy, ["AAPL", "MSFT"], *JAN, tmp_path)
+    assert (resumed.requests, resumed.skipped) == (1, [tmp_path / "AAPL_20240102_20240131_1m.csv"])
+    assert (tmp_path / "MSFT_20240102_20240131_1m.csv").read_bytes() == v3_csv("MSFT", *JAN).encode()
+
+
+def test_retries_back_off_exponentially(tmp_path):
+    with FakeTerminal(drop={"AAPL": 99}) as terminal:
+        began = time.monotonic()
+        with pytest.raises(IngestError, match="RemoteDisconnected"):
+            fetch(terminal, ["AAPL"], *JAN, tmp_path, retries=2, backoff_s=0.1)
+    assert time.monotonic() - began >= 0.1 + 0.2
+    assert len(terminal.requests) == 3
+
+
+def test_http_4xx_is_reported_without_retry(tmp_path):
+    refused = r"HTTP 403 for AAPL 2024-01-02\.\.2024-01-31.*simulated failure"
+    with FakeTerminal(fail={"AAPL": 403}) as terminal, pytest.raises(IngestError, match=refused):
+        fetch(terminal, ["AAPL"], *JAN, tmp_path, api="v2")
+    assert len(terminal.requests) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreachable_terminal_names_the_url(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    with pytest.raises(IngestError, match=rf"not reachable at {url} .*java -jar ThetaTerminal\.jar"):
+        fetch_ohlc(["AAPL"], *JAN, tmp_path, base_url=url + "/", backoff_s=0.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_requests_in_flight_never_exceed_concurrency(tmp_path, concurrency):
+    symbols = [f"S{n}" for n in range(8)]
+    with FakeTerminal(delay_s=0.05) as terminal:
+        report = fetch(terminal, symbols, *JAN, tmp_path, concurrency=concurrency)
+    assert terminal.max_in_flight == concurrency
+    assert len(report.written) == report.requests == 8
+
+
+@pytest.mark.parametrize("symbol", ["", "AA PL", "AAPL;rm", "ÄPPL", "a/b"])
+def test_bad_symbol_is_rejected(tmp_path, symbol):
+    with pytest.raises(IngestError, match=f"bad symbol {symbol!r}"):
+        fetch_ohlc(["AAPL", symbol], *JAN, tmp_path, base_url="http://127.0.0.1:9")
+
+
+def test_bad_range_and_empty_symbols_are_rejected(tmp_path):
+    with pytest.raises(IngestError, match="start 2024-02-01 is after end 2024-01-31"):
+        fetch_ohlc(["AAPL"], D(2024, 2, 1), D(2024, 1, 31), tmp_path, base_url="http://127.0.0.1:9")
+    with pytest.raises(IngestError, match="no symbols"):
+        fetch_ohlc([], *JAN, tmp_path, base_url="http://127.0.0.1:9")
