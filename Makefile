@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: demo test test-cpu test-cudasim bench install install-test clean
+.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest install install-test clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/tapescan demo
@@ -22,8 +22,13 @@ test-cpu: $(VENV)/.installed-test
 test-cudasim: $(VENV)/.installed-test
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/cudasim
 
-bench: $(VENV)/.installed-bench
+bench: bench-store bench-ingest
+
+bench-store: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_store.py
+
+bench-ingest: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_ingest.py
 
 install: $(VENV)/.installed-base
 install-test: $(VENV)/.installed-test

@@ -23,11 +23,11 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from common import memory_bandwidth_gbs, timed
 
 from tapescan import calendar
 from tapescan.store import Store, writer
@@ -37,22 +37,6 @@ ROW_GROUP_CANDIDATES = (16_384, 65_536, 262_144, 1_048_576)
 MEMORY_SESSION_COUNTS = (5, 10, 20, 40)  # the range doubles each time; peak memory must not
 
 
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    """Median wall seconds of `repeat` calls, and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
-def memory_bandwidth_gbs() -> float:
-    """Copy bandwidth (bytes read + written per second) of a 1 GiB numpy copy, best of 5."""
-    source = np.ones(1 << 27)  # 1 GiB of float64
-    target = np.empty_like(source)
-    best = min(timed(lambda: np.copyto(target, source), 1)[0] for _ in range(5))
-    return 2 * source.nbytes / best / 1e9
 
 
 def scatter(rows: np.ndarray, cols: np.ndarray, columns: dict[str, np.ndarray], minutes: int) -> dict[str, np.ndarray]:
