@@ -14,6 +14,7 @@ from tapescan.ingest.sources import Source
 
 BLOCK_BYTES = 16 << 20
 MAX_LINE_BYTES = 1 << 20
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def iter_blocks(source: Source, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
@@ -25,6 +26,8 @@ def iter_blocks(source: Source, block_bytes: int = BLOCK_BYTES) -> Iterator[byte
             chunk = stream.read(block_bytes)
             if not chunk:
                 break
+            if not read_any and chunk.startswith(UTF8_BOM):
+                chunk = chunk[len(UTF8_BOM):]  # a byte order mark (files saved by Excel), not part of the first line
             read_any = read_any or bool(chunk.strip())
             _refuse_binary(source, chunk)
             data = carry + chunk if carry else chunk

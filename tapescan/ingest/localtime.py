@@ -9,6 +9,7 @@ reported rather than guessed. In US zones these hours fall on Sunday nights, nev
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +38,8 @@ def localize(local_ns: np.ndarray, tz: str) -> Localized:
     if n == 0:
         return Localized(np.zeros(0, dtype=np.int64), nonexistent, ambiguous)
     days = local_ns // NS_PER_DAY
-    first = int(days.min())
-    offsets, transition = _day_offsets(first, int(days.max()), tz)
+    first, last = year_span(int(days.min()), int(days.max()))
+    offsets, transition = _day_offsets(first, last, tz)
     index = days - first
     utc = local_ns - offsets[index]
     on_transition = transition[index]
@@ -59,6 +60,15 @@ def _assume(naive: pa.Array, tz: str, resolve: str) -> np.ndarray:
     return aware.cast(pa.int64()).to_numpy()
 
 
+def year_span(first_day: int, last_day: int) -> tuple[int, int]:
+    """The whole calendar years (days since 1970) that hold [first_day, last_day]: a cache-friendly span."""
+    years = np.array([first_day, last_day], dtype="datetime64[D]").astype("datetime64[Y]")
+    start = years[0].astype("datetime64[D]").astype(np.int64)
+    end = (years[1] + 1).astype("datetime64[D]").astype(np.int64) - 1
+    return int(start), int(end)
+
+
+@functools.lru_cache(maxsize=64)
 def _day_offsets(first_day: int, last_day: int, tz: str) -> tuple[np.ndarray, np.ndarray]:
     """UTC offset (ns) at local noon of each day in [first_day, last_day]; and which days change offset."""
     noon_ns = np.arange(first_day - 1, last_day + 2, dtype=np.int64) * NS_PER_DAY + 12 * NS_PER_HOUR

@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
+from tapescan import calendar
 from tapescan.errors import IngestError
 from tapescan.ingest.merge import merge_into_store
 from tapescan.ingest.quarantine import read_staged_quarantine, write_quarantine
@@ -33,8 +34,9 @@ from tapescan.store import Store
 from tapescan.store.lock import writer_lock
 
 #: Rows a worker buffers before spilling (about 70 bytes each in memory).
-BUDGET_ROWS = 4_000_000
-TASK_BYTES = (8 << 20, 256 << 20)  # a task reads between these many bytes of files (fewer when few)
+BUDGET_ROWS = 1_500_000
+TASK_BYTES = (8 << 20, 64 << 20)  # a task reads between these many bytes of files (fewer when few)
+INSPECT_CHUNK = 64  # files inspected per worker call
 STAGING_FOLDER = ".staging"
 REPORTS_FOLDER = "reports"
 INGEST_LOCK = ".ingest.lock"
@@ -60,13 +62,25 @@ def ingest(
     workers = max(1, workers or os.cpu_count() or 1)
     progress = progress or (lambda phase, done, total, rows: None)
     clock = time.monotonic()
+    pool = _start_pool(workers)
+    try:
+        return _ingest(store, vendor, paths, options, workers, replace, progress, pool, clock)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ingest(
+    store: str | Path, vendor: str, paths: Iterable[str | Path], options: IngestOptions, workers: int,
+    replace: bool, progress: Progress, pool: ProcessPoolExecutor | None, clock: float,
+) -> IngestReport:
     root = Store.create(store).path
     report = IngestReport(vendor=vendor, store=str(root), started=_now())
     discovery = discover(paths, DATA_SUFFIXES)
     report.skipped.extend(f"{name} (not a .txt or .csv file)" for name in discovery.skipped)
     if not discovery.sources:
         raise IngestError("no data files (.txt, .csv, or inside .zip archives) were found in the given paths.")
-    files = _inspect_all(vendor, discovery.sources, options)
+    files = _inspect_all(vendor, discovery.sources, options, pool)
     files, adjustment = _choose_adjustment(files, options, report)
     stored = _stored_adjustments(root)
     _refuse_stored_adjustment({info.symbol for _, _, info in files if info.symbol}, stored, adjustment)
@@ -77,7 +91,7 @@ def ingest(
         shutil.rmtree(staging, ignore_errors=True)
         try:
             tasks = _tasks(files, staging, options.tz, workers)
-            by_task = dict(_run_stage(tasks, workers, progress))
+            by_task = dict(_run_stage(tasks, pool, progress))
             results = [by_task[task.task_id] for task in tasks]
             counts: dict[int, SourceCounts] = {}
             for result in results:
@@ -125,19 +139,38 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _inspect_all(vendor: str, sources: list[Source], options: IngestOptions) -> list[tuple[int, Source, FileInfo]]:
-    """Every source identified; IngestError listing every file that cannot be ingested as `vendor`."""
+def _inspect_all(
+    vendor: str, sources: list[Source], options: IngestOptions, pool: ProcessPoolExecutor | None
+) -> list[tuple[int, Source, FileInfo]]:
+    """Every source identified (in the worker pool when there is one); IngestError listing every file that
+    cannot be ingested as `vendor`."""
+    chunks = [sources[i : i + INSPECT_CHUNK] for i in range(0, len(sources), INSPECT_CHUNK)]
+    arguments = [(vendor, chunk, options) for chunk in chunks]
+    answers = pool.map(_inspect_chunk, arguments) if pool else map(_inspect_chunk, arguments)
     files, problems = [], []
-    for source in sources:
-        try:
-            files.append((len(files), source, inspect(vendor, source, read_head(source), options)))
-        except IngestError as error:
-            problems.append(str(error))
+    for chunk, infos in zip(chunks, answers):
+        for source, info in zip(chunk, infos):
+            if isinstance(info, str):
+                problems.append(info)
+            else:
+                files.append((len(files), source, info))
     if problems:
         shown = "\n  ".join(problems[:10])
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
         raise IngestError(f"{len(problems)} file(s) cannot be ingested; nothing was written:\n  {shown}{more}")
     return files
+
+
+def _inspect_chunk(arguments: tuple[str, list[Source], IngestOptions]) -> list[FileInfo | str]:
+    """Inspect some sources: each one's FileInfo, or the message saying why it cannot be ingested."""
+    vendor, sources, options = arguments
+    answers: list[FileInfo | str] = []
+    for source in sources:
+        try:
+            answers.append(inspect(vendor, source, read_head(source), options))
+        except IngestError as error:
+            answers.append(str(error))
+    return answers
 
 
 def _choose_adjustment(
@@ -195,8 +228,26 @@ def _tasks(files: list[tuple[int, Source, FileInfo]], staging: Path, tz: str, wo
     return tasks
 
 
-def _run_stage(tasks: list[StageTask], workers: int, progress: Progress) -> Iterator[tuple[int, StageResult]]:
-    """Run phase 1 tasks, in worker processes when there are several workers and tasks; yield (task id, result).
+def _start_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Worker processes for phase 1, started at once so that they import and warm up while files are
+    inspected; None for a single worker (everything runs in this process)."""
+    if workers == 1:
+        return None
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(_warm_up)
+    return pool
+
+
+def _warm_up() -> None:
+    """Load the calendar's schedule, which every worker (and the final writer) needs."""
+    calendar.is_session(dt.date(2000, 1, 3))
+
+
+def _run_stage(
+    tasks: list[StageTask], pool: ProcessPoolExecutor | None, progress: Progress
+) -> Iterator[tuple[int, StageResult]]:
+    """Run phase 1 tasks, in the worker pool when there is one; yield (task id, result).
 
     The first failure (a file found broken deep inside) cancels the tasks not yet started.
     """
@@ -210,15 +261,15 @@ def _run_stage(tasks: list[StageTask], workers: int, progress: Progress) -> Iter
         progress("read", done, total, rows)
         return task.task_id, result
 
-    if workers == 1 or len(tasks) == 1:
+    if pool is None:
         for task in tasks:
             yield finished(task, stage(task))
         return
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn"))
+    futures = {pool.submit(stage, task): task for task in tasks}
+    _warm_up()  # this process writes next; load the calendar while the workers parse
     try:
-        futures = {pool.submit(stage, task): task for task in tasks}
         for future in as_completed(futures):
             yield finished(futures[future], future.result())
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
+        for future in futures:
+            future.cancel()

@@ -9,6 +9,7 @@ finite and positive, its volume is not negative, and low <= open, close <= high.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapescan import calendar
-from tapescan.ingest.localtime import NS_PER_DAY, localize
+from tapescan.ingest.localtime import NS_PER_DAY, localize, year_span
 from tapescan.ingest.parse import ParsedBlock
 from tapescan.store.schema import ET_NAME, NS_PER_MINUTE
 
@@ -108,14 +109,22 @@ def _on_session_days(days: np.ndarray) -> np.ndarray:
     """Whether each day (days since 1970) is an NYSE session; days beyond the calendar are not."""
     if len(days) == 0:
         return np.zeros(0, dtype=bool)
-    first, last = max(int(days.min()), _CALENDAR_DAYS[0]), min(int(days.max()), _CALENDAR_DAYS[1])
-    if first > last:
-        return np.zeros(len(days), dtype=bool)
-    epoch = dt.date(1970, 1, 1)
-    sessions = calendar.session_table(epoch + dt.timedelta(first), epoch + dt.timedelta(last))
-    lookup = np.zeros(last - first + 1, dtype=bool)
-    lookup[sessions.index.values.astype("datetime64[D]").astype(np.int64) - first] = True
+    first, last = year_span(int(days.min()), int(days.max()))
+    lookup = _session_lookup(first, last)
     inside = (days >= first) & (days <= last)
     result = np.zeros(len(days), dtype=bool)
     result[inside] = lookup[days[inside] - first]
     return result
+
+
+@functools.lru_cache(maxsize=64)
+def _session_lookup(first: int, last: int) -> np.ndarray:
+    """True at [day - first] for each session day in [first, last] (clamped to the calendar's range)."""
+    lookup = np.zeros(last - first + 1, dtype=bool)
+    low, high = max(first, _CALENDAR_DAYS[0]), min(last, _CALENDAR_DAYS[1])
+    if low <= high:
+        epoch = dt.date(1970, 1, 1)
+        sessions = calendar.session_table(epoch + dt.timedelta(low), epoch + dt.timedelta(high))
+        lookup[sessions.index.values.astype("datetime64[D]").astype(np.int64) - first] = True
+    lookup.flags.writeable = False
+    return lookup

@@ -7,15 +7,18 @@ it is not what the vendor named on the command line delivers.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tapescan.errors import IngestError
 from tapescan.ingest.blocks import iter_blocks
 from tapescan.ingest.layout import BAR_FIELDS, DATE_AND_MS_OF_DAY, ISO, Layout, TimestampSpec
-from tapescan.ingest.parse import parse_block
+from tapescan.ingest.parse import _cast_tolerant, parse_block
 from tapescan.ingest.sources import Source
 
 ET_NAME = "America/New_York"
@@ -71,7 +74,7 @@ def inspect(vendor: str, source: Source, head: str, options: IngestOptions) -> F
     return info
 
 
-def read_head(source: Source, limit: int = 1 << 16) -> str:
+def read_head(source: Source, limit: int = 1 << 14) -> str:
     """The first lines of a source (at most `limit` bytes, whole lines), as text."""
     for block in iter_blocks(source, block_bytes=limit):
         return block.decode("utf-8", errors="replace")
@@ -98,6 +101,12 @@ def _ticker(raw: str) -> tuple[str, dict[str, str]]:
     if not re.fullmatch(r"[A-Z0-9.^\-]{1,20}", symbol):
         raise IngestError(f"{raw!r} is not a ticker tapescan can store (letters, digits, '.', '-', '^').")
     return symbol, attributes
+
+
+def _name_ticker(source: Source, separators: str) -> str:
+    """The ticker at the start of a file name: up to the first separator, or the whole name without its
+    extension. Dots stay in the ticker (the fetcher writes BRK.B_20240102_20240131_1m.csv)."""
+    return re.split(separators, PurePosixPath(source.name).stem, maxsplit=1)[0]
 
 
 def _adjustment(vendor: str, from_name: str | None, options: IngestOptions) -> str:
@@ -157,7 +166,7 @@ def _kibot(source: Source, head: str, options: IngestOptions) -> FileInfo:
             f"{source.label} holds {found}; tapescan ingests Kibot 1-minute trade bars "
             "(Date,Time,Open,High,Low,Close,Volume). Ingest the 1-minute files."
         )
-    symbol, attributes = _ticker(re.split(r"[_.]", source.name, maxsplit=1)[0])
+    symbol, attributes = _ticker(_name_ticker(source, "_"))
     columns = ("date", "time", *BAR_FIELDS)
     layout = _fixed_layout(",", columns, TimestampSpec(("date", "time"), "%m/%d/%Y %H:%M"), header)
     return FileInfo(symbol, _adjustment("kibot", None, options), attributes, layout)
@@ -175,7 +184,7 @@ def _common_width(lines: list[str], delimiter: str) -> int:
 def _backtestmarket(source: Source, head: str, options: IngestOptions) -> FileInfo:
     lines = _lines(head)
     header = bool(lines) and _is_header(lines[0])
-    symbol, attributes = _ticker(options.symbol or re.split(r"[_.\- ]", source.name, maxsplit=1)[0])
+    symbol, attributes = _ticker(options.symbol or _name_ticker(source, r"[_\- ]"))
     dayfirst = options.dayfirst if options.dayfirst is not None else _detect_dayfirst(source, ";")
     date_format = "%d/%m/%Y %H:%M" if dayfirst else "%m/%d/%Y %H:%M"
     columns = ("date", "time", *BAR_FIELDS)
@@ -225,7 +234,7 @@ def _thetadata(source: Source, head: str, options: IngestOptions) -> FileInfo:
     _require_columns(source, names, BAR_FIELDS)
     fields = {name: name for name in BAR_FIELDS}
     symbol_column = next((name for name in ("symbol", "root") if name in names), None)
-    symbol, attributes = (None, {}) if symbol_column else _ticker(re.split(r"[_.]", source.name, maxsplit=1)[0])
+    symbol, attributes = (None, {}) if symbol_column else _ticker(_name_ticker(source, "_"))
     if symbol_column:
         fields["symbol"] = symbol_column
     layout = Layout(",", names, timestamp, fields, header_lines=1)
@@ -296,16 +305,20 @@ def _csv_time_columns(source: Source, options: IngestOptions, by_lower: dict[str
 
 
 def _csv_time_format(source: Source, texts: list[str], options: IngestOptions) -> str:
-    """The first format that reads most sample time stamps: ISO 8601, or a common strptime layout."""
+    """The first format that reads most sample time stamps: ISO 8601, or a common strptime layout.
+
+    Counted with the parser the rows will go through (Arrow's), not Python's: `datetime.fromisoformat`
+    also reads forms Arrow's ISO 8601 cast refuses (`20240308 09:30`), which would pick a format under
+    which every row is unparseable.
+    """
+    values = pa.array(texts, pa.string())
+
     def reads(fmt: str) -> int:
-        count = 0
-        for text in texts:
-            try:
-                dt.datetime.fromisoformat(text) if fmt == ISO else dt.datetime.strptime(text, fmt)
-                count += 1
-            except ValueError:
-                pass
-        return count
+        if fmt == ISO:
+            parsed = _cast_tolerant(values, pa.timestamp("ns"))
+        else:
+            parsed = pc.strptime(values, format=fmt, unit="ns", error_is_null=True)
+        return len(values) - parsed.null_count
 
     formats = [ISO, *_CSV_TIME_FORMATS]
     if options.dayfirst:

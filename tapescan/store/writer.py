@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ from tapescan.store.schema import ADJUSTMENTS, BARS_1M, DAILY, SYMBOLS, conform_
 
 #: Rows per Parquet row group in bar partitions (measured: docs/STORE.md "Row groups").
 BAR_ROW_GROUP_ROWS = 262_144
+#: Threads encoding Parquet files while the next session is merged.
+FILE_WRITERS = 2
 COMPRESSION = "zstd"
 NS_PER_DAY = 86_400_000_000_000
 
@@ -180,6 +183,8 @@ class _Transaction:
         self.generation = manifest.generation + 1
         self.symbols = symbols
         self.created: list[str] = []
+        self.files = ThreadPoolExecutor(max_workers=FILE_WRITERS, thread_name_prefix="tapescan-write")
+        self.pending: list[Future] = []
         self.superseded: list[str] = []
         self.daily_rows: dict[str, list[pa.Table]] = {}  # month -> new daily rows
         self.daily_dropped: dict[str, list[tuple[dt.date, pa.Array]]] = {}  # month -> (date, symbols) replaced
@@ -199,10 +204,17 @@ class _Transaction:
             )
 
     def _new_file(self, table_name: str, partition: str | None, table: pa.Table, row_group_rows: int) -> FileEntry:
+        """Start writing a new data file in the background (Parquet encoding releases the GIL)."""
         relative = new_file_name(table_name, partition, self.generation)
         self.created.append(relative)
-        write_parquet(self.root, relative, table, row_group_rows)
+        self.pending.append(self.files.submit(write_parquet, self.root, relative, table, row_group_rows))
         return FileEntry(file=relative, rows=table.num_rows)
+
+    def _finish_files(self) -> None:
+        """Wait for every background file write; re-raise the first failure."""
+        pending, self.pending = self.pending, []
+        for future in pending:
+            future.result()
 
     def write_session(self, day: dt.date, rows: pa.Table, replace: bool, report: WriteReport) -> None:
         """Merge one session's incoming rows with what is stored; write the partition if anything changed."""
@@ -288,9 +300,12 @@ class _Transaction:
     def commit(self, adjustment: str, source: str, attributes: Mapping[str, Mapping[str, str]], report: WriteReport) -> None:
         """Write daily values and symbols, then swap the manifest; finally drop superseded files."""
         if not self.created and not self._changes_attributes(attributes):
+            self.files.shutdown()
             return
         self._commit_daily()
         self._commit_symbols(adjustment, source, attributes, report)
+        self._finish_files()
+        self.files.shutdown()
         self.manifest.generation = self.generation
         save_manifest(self.root, self.manifest)
         for relative in self.superseded:
@@ -308,6 +323,7 @@ class _Transaction:
 
     def discard(self) -> None:
         """Remove the files of a transaction that will not be committed."""
+        self.files.shutdown(wait=True, cancel_futures=True)
         for relative in self.created:
             (self.root / relative).unlink(missing_ok=True)
 
