@@ -19,6 +19,7 @@ from tapescan.errors import IngestError
 from tapescan.ingest import IngestOptions, IngestReport, ingest as run_ingest
 from tapescan.ingest.pipeline import Progress as ProgressCallback
 from tapescan.ingest.thetadata_fetch import fetch_ohlc
+from tapescan.store import Store
 from tapescan.store.schema import ADJUSTMENTS
 
 DOWNLOADS = Path("downloads") / "thetadata"
@@ -106,7 +107,7 @@ def _download(
         raise IngestError("--symbols needs --start and --end (the date range to download).")
     if api not in ("v3", "v2"):
         raise IngestError(f"--api {api!r}: choose v3 (Theta Terminal 3) or v2.")
-    dest = store.expanduser() / DOWNLOADS
+    dest = Store.create(store).path / DOWNLOADS
     dest.mkdir(parents=True, exist_ok=True)
     tickers = [part.strip().upper() for part in symbols.split(",") if part.strip()]
     report = fetch_ohlc(tickers, calendar.to_date(start), calendar.to_date(end), dest, api=api,  # type: ignore[arg-type]
