@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -635,3 +636,34 @@ def test_csv_multi_symbol_with_map_via_cli(tmp_path, style):
     check_store(root, expected_bars([lines]))
     check_report(root, {path: expect(lines, None, "unknown")})
     check_symbols(root, {symbol: ("unknown", {}) for symbol in ("AAPL", "MSFT", "SPY")})
+
+
+# ------------------------------------------------------------------------------------------------ Parquet
+
+
+@pytest.mark.parametrize("zone", ["UTC", None])
+def test_csv_reads_parquet_with_zoned_or_naive_timestamps(tmp_path, zone):
+    """A Parquet file of three symbols: a zoned timestamp column is used as it is, a naive one is read in --tz.
+
+    Faults: a bar with high below low, an exact repeat, and a float volume that is not a whole number."""
+    bars = truth().reset_index(drop=True)
+    stamps = bars.ts.dt.tz_convert(zone) if zone else bars.ts.dt.tz_convert(CHICAGO).dt.tz_localize(None)
+    frame = pd.DataFrame({"Ticker": bars.symbol.str.lower(), "When": stamps, "O": bars.open, "H": bars.high,
+                          "L": bars.low, "C": bars.close, "V": bars.volume.astype(float)})
+    bad = frame.iloc[[5]].assign(H=frame.L.iloc[5] - 0.01)
+    repeat = frame.iloc[[7]]
+    fractional = frame.iloc[[9]].assign(V=1.5)
+    frame = pd.concat([frame.drop(index=[5, 9]), bad, repeat, fractional], ignore_index=True)
+    path = tmp_path / "bars.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=50)
+    root = tmp_path / "store"
+    args = ["csv", str(path), "--store", str(root), "--map", "ts=When,open=O,high=H,low=L,close=C,volume=V,symbol=Ticker"]
+    cli(*args, *([] if zone else ["--tz", CHICAGO]))
+    check_store(root, bars.drop(index=[5, 9]))
+    report = json.loads(next((root / "reports").glob("*.json")).read_text())
+    assert report["total"]["rows_read"] == len(frame)
+    assert report["total"]["rows_duplicate"] == 1
+    assert report["total"]["rejected_by_reason"] == {"high_below_low": 1, "unparseable": 1}
+    quarantined = read_quarantine(root, report["sources"][0]["quarantine"])
+    assert [(line, reason) for line, reason, _ in quarantined] == [
+        (len(frame) - 2, "high_below_low"), (len(frame), "unparseable")]

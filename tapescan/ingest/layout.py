@@ -10,6 +10,7 @@ BAR_FIELDS = ("open", "high", "low", "close", "volume")
 #: TimestampSpec.format values that are not strptime formats.
 ISO = "iso8601"  # any ISO 8601 date-time, with a space or T, with or without fractions of a second
 DATE_AND_MS_OF_DAY = "yyyymmdd+ms_of_day"  # ThetaData v2: an integer date and milliseconds since midnight
+NATIVE = "native"  # a Parquet timestamp column (naive: local time; with a zone: converted to that zone's wall time)
 
 
 @dataclass(frozen=True)

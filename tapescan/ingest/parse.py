@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from tapescan.ingest.layout import BAR_FIELDS, DATE_AND_MS_OF_DAY, ISO, Layout, TimestampSpec
+from tapescan.ingest.layout import BAR_FIELDS, DATE_AND_MS_OF_DAY, ISO, NATIVE, Layout, TimestampSpec
 
 #: Below this many values a failing cast is retried value by value.
 _SCALAR_CAST_BELOW = 64
@@ -39,13 +39,13 @@ class ParsedBlock:
     symbol: np.ndarray | None  # per-row symbols, when the file has a symbol column
     wrong_columns: list[tuple[int, str]]  # (line, text) of lines with a wrong number of fields
     lines: int  # physical lines in the block
-    _strings: pa.Table
+    _strings: pa.Table  # the columns as read (text for text files), for the quarantine's raw text
     _delimiter: str
 
     def raw(self, rows: np.ndarray) -> list[str]:
         """The text of the given rows, fields re-joined with the file's delimiter (line ending dropped)."""
         columns = [self._strings.column(i).take(pa.array(rows)).to_pylist() for i in range(self._strings.num_columns)]
-        return [self._delimiter.join(values) for values in zip(*columns)]
+        return [self._delimiter.join("" if v is None else str(v) for v in values) for values in zip(*columns)]
 
 
 def parse_block(block: bytes, layout: Layout, first_line: int) -> ParsedBlock:
@@ -70,36 +70,53 @@ def parse_block(block: bytes, layout: Layout, first_line: int) -> ParsedBlock:
     lines = strings.num_rows + len(wrong)
     wrong_numbers = np.array([number for number, _ in wrong], dtype=np.int64)
     line = np.delete(np.arange(1, lines + 1, dtype=np.int64), wrong_numbers - 1) + (first_line - 1)
-    first_column = strings.column(0)
-    blank = pc.equal(pc.utf8_length(first_column), 0).to_numpy(zero_copy_only=False)
+    blank = pc.equal(pc.utf8_length(strings.column(0)), 0).to_numpy(zero_copy_only=False)
     if strings.num_columns > 1:
         blank &= pc.equal(pc.utf8_length(strings.column(1)), 0).to_numpy(zero_copy_only=False)
+    wrong_lines = [(number + first_line - 1, text) for number, text in wrong]
+    return _converted(strings, layout, line, blank, wrong_lines, lines)
 
-    parsed = np.ones(strings.num_rows, dtype=bool)
+
+def parse_table(table: pa.Table, layout: Layout, first_row: int) -> ParsedBlock:
+    """Convert typed or text columns (a Parquet row batch) whose first row is row `first_row` of its file."""
+    rows = table.num_rows
+    line = np.arange(first_row, first_row + rows, dtype=np.int64)
+    return _converted(table, layout, line, np.zeros(rows, dtype=bool), [], rows)
+
+
+def _converted(
+    table: pa.Table, layout: Layout, line: np.ndarray, blank: np.ndarray, wrong: list[tuple[int, str]], lines: int
+) -> ParsedBlock:
+    """Bar fields converted from `table`'s columns; values that do not convert are marked unparsed."""
+    parsed = np.ones(table.num_rows, dtype=bool)
     values = {}
     for field in BAR_FIELDS:
-        column = strings.column(layout.column(field))
-        converted = _cast_tolerant(column, pa.int64() if field == "volume" else pa.float64())
+        converted = _cast_tolerant(table.column(layout.column(field)), pa.int64() if field == "volume" else pa.float64())
         parsed &= converted.is_valid().to_numpy(zero_copy_only=False)
         values[field] = converted.fill_null(0).to_numpy(zero_copy_only=False)
-    stamps = _timestamps(strings, layout.timestamp)
+    stamps = _timestamps(table, layout.timestamp)
     parsed &= stamps.is_valid().to_numpy(zero_copy_only=False)
     symbol = None
     if layout.symbol_column is not None:
-        symbol_strings = pc.utf8_upper(pc.utf8_trim_whitespace(strings.column(layout.symbol_column)))
+        names = _cast_tolerant(table.column(layout.symbol_column), pa.string()).fill_null("")
+        symbol_strings = pc.utf8_upper(pc.utf8_trim_whitespace(names))
         parsed &= pc.greater(pc.utf8_length(symbol_strings), 0).to_numpy(zero_copy_only=False)
         symbol = np.asarray(symbol_strings.to_numpy(zero_copy_only=False), dtype=object)
     return ParsedBlock(
         line=line, blank=blank, parsed=parsed & ~blank,
         local_ns=stamps.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False),
         open=values["open"], high=values["high"], low=values["low"], close=values["close"], volume=values["volume"],
-        symbol=symbol, wrong_columns=[(number + first_line - 1, text) for number, text in wrong],
-        lines=lines, _strings=strings, _delimiter=layout.delimiter,
+        symbol=symbol, wrong_columns=wrong, lines=lines, _strings=table, _delimiter=layout.delimiter,
     )
 
 
 def _timestamps(strings: pa.Table, spec: TimestampSpec) -> pa.Array:
     """Naive local timestamps (ns) from the spec's columns; null where a value does not parse."""
+    if spec.format == NATIVE:
+        stamps = _as_array(strings.column(spec.fields[0]))
+        if stamps.type.tz is not None:
+            stamps = pc.local_timestamp(stamps)
+        return stamps.cast(pa.timestamp("ns"))
     if spec.format == DATE_AND_MS_OF_DAY:
         date_name, ms_name = spec.fields
         days = pc.strptime(_as_array(strings.column(date_name)), format="%Y%m%d", unit="ns", error_is_null=True)

@@ -27,7 +27,7 @@ from tapescan.errors import IngestError
 from tapescan.ingest.merge import merge_into_store
 from tapescan.ingest.quarantine import read_staged_quarantine, write_quarantine
 from tapescan.ingest.report import IngestReport, SourceCounts
-from tapescan.ingest.sources import DATA_SUFFIXES, Source, discover
+from tapescan.ingest.sources import DATA_SUFFIXES, PARQUET_SUFFIXES, Source, discover
 from tapescan.ingest.stage import StageResult, StageTask, stage
 from tapescan.ingest.vendors import VENDORS, FileInfo, IngestOptions, inspect, read_head
 from tapescan.store import Store
@@ -76,8 +76,10 @@ def _ingest(
 ) -> IngestReport:
     root = Store.create(store).path
     report = IngestReport(vendor=vendor, store=str(root), started=_now())
-    discovery = discover(paths, DATA_SUFFIXES)
-    report.skipped.extend(f"{name} (not a .txt or .csv file)" for name in discovery.skipped)
+    suffixes = DATA_SUFFIXES + (PARQUET_SUFFIXES if vendor == "csv" else ())
+    discovery = discover(paths, suffixes)
+    kinds = f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+    report.skipped.extend(f"{name} (not a {kinds} file)" for name in discovery.skipped)
     if not discovery.sources:
         raise IngestError("no data files (.txt, .csv, or inside .zip archives) were found in the given paths.")
     files = _inspect_all(vendor, discovery.sources, options, pool)

@@ -20,6 +20,7 @@ from tapescan.errors import IngestError
 
 #: File endings taken from folders and archives; a file named explicitly is always read.
 DATA_SUFFIXES = (".txt", ".csv")
+PARQUET_SUFFIXES = (".parquet",)  # the csv vendor also reads Parquet
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class Source:
     def name(self) -> str:
         """The file's own name (without folders), which carries the ticker for most vendors."""
         return PurePosixPath(self.member).name if self.member else self.path.name
+
+    @property
+    def is_parquet(self) -> bool:
+        return self.name.lower().endswith(".parquet")
 
     @property
     def label(self) -> str:

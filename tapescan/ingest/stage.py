@@ -11,14 +11,16 @@ the bundle's binary size (lz4-compressed).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tapescan.ingest.blocks import iter_blocks
-from tapescan.ingest.parse import parse_block
+from tapescan.ingest.parse import ParsedBlock, parse_block, parse_table
 from tapescan.ingest.report import SourceCounts
 from tapescan.ingest.sources import Source
 from tapescan.ingest.validate import NOT_QUARANTINED, REASONS, classify
@@ -37,6 +39,7 @@ STAGED = pa.schema([
 ])
 QUARANTINED = pa.schema([("source", pa.int32()), ("line", pa.int64()), ("reason", pa.string()), ("raw", pa.string())])
 IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+PARQUET_BATCH_ROWS = 1 << 20
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -145,18 +148,8 @@ def _stage_source(
     quarantined: list[pa.RecordBatch], result: StageResult,
 ) -> None:
     """Parse one file block by block into the buffer, counting and quarantining as it goes."""
-    layout = info.layout
-    line = 1
-    for block in iter_blocks(source):
-        if line == 1 and layout.header_lines:
-            block = _drop_lines(block, layout.header_lines)
-            counts.header_lines = layout.header_lines
-            line += layout.header_lines
-            if not block:
-                continue
-        parsed = parse_block(block, layout, line)
-        line += parsed.lines
-        checked = classify(parsed, tz)
+    for parsed in _parsed_blocks(source, info, counts):
+        checked = classify(parsed, info.tz or tz)
         rows = ~parsed.blank
         counts.blank_lines += int(parsed.blank.sum())
         counts.rows_read += int(rows.sum()) + len(parsed.wrong_columns)
@@ -178,6 +171,29 @@ def _stage_source(
             buffer.flush(result)
 
 
+def _parsed_blocks(source: Source, info: FileInfo, counts: SourceCounts) -> Iterator[ParsedBlock]:
+    """The file's rows, block by block, with their line (text) or row (Parquet) numbers."""
+    layout = info.layout
+    if source.is_parquet:
+        row = 1
+        with source.open() as stream:
+            for batch in pq.ParquetFile(stream).iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                yield parse_table(pa.Table.from_batches([batch]), layout, row)
+                row += batch.num_rows
+        return
+    line = 1
+    for block in iter_blocks(source):
+        if line == 1 and layout.header_lines:
+            block = _drop_lines(block, layout.header_lines)
+            counts.header_lines = layout.header_lines
+            line += layout.header_lines
+            if not block:
+                continue
+        parsed = parse_block(block, layout, line)
+        line += parsed.lines
+        yield parsed
+
+
 def _drop_lines(block: bytes, count: int) -> bytes:
     """`block` without its first `count` lines."""
     position = 0
@@ -189,7 +205,7 @@ def _drop_lines(block: bytes, count: int) -> bytes:
 
 
 def _quarantine_block(
-    source_id: int, parsed, reason: np.ndarray, counts: SourceCounts, quarantined: list[pa.RecordBatch]
+    source_id: int, parsed: ParsedBlock, reason: np.ndarray, counts: SourceCounts, quarantined: list[pa.RecordBatch]
 ) -> None:
     """Count rejected rows by reason, and keep the text of those worth keeping."""
     if parsed.wrong_columns:

@@ -14,10 +14,11 @@ from pathlib import PurePosixPath
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from tapescan.errors import IngestError
 from tapescan.ingest.blocks import iter_blocks
-from tapescan.ingest.layout import BAR_FIELDS, DATE_AND_MS_OF_DAY, ISO, Layout, TimestampSpec
+from tapescan.ingest.layout import BAR_FIELDS, DATE_AND_MS_OF_DAY, ISO, NATIVE, Layout, TimestampSpec
 from tapescan.ingest.parse import _cast_tolerant, parse_block
 from tapescan.ingest.sources import Source
 
@@ -64,18 +65,24 @@ class FileInfo:
     adjustment: str
     attributes: dict[str, str]
     layout: Layout
+    tz: str | None = None  # the file's own time zone (a zoned Parquet timestamp), over --tz
 
 
 def inspect(vendor: str, source: Source, head: str, options: IngestOptions) -> FileInfo:
     """Identify one file for `vendor`; IngestError naming the file when it is not that vendor's format."""
+    if source.is_parquet and vendor != "csv":
+        raise IngestError(f"{source.label} is a Parquet file; ingest it with `tapescan ingest csv` (and --map).")
     reader = _READERS[vendor]
     info = reader(source, head, options)
-    _check_sample(vendor, source, head, info.layout)
+    if not source.is_parquet:
+        _check_sample(vendor, source, head, info.layout)
     return info
 
 
 def read_head(source: Source, limit: int = 1 << 14) -> str:
-    """The first lines of a source (at most `limit` bytes, whole lines), as text."""
+    """The first lines of a source (at most `limit` bytes, whole lines), as text; "" for Parquet."""
+    if source.is_parquet:
+        return ""
     for block in iter_blocks(source, block_bytes=limit):
         return block.decode("utf-8", errors="replace")
     return ""
@@ -251,11 +258,50 @@ def _require_columns(source: Source, names: tuple[str, ...], wanted: tuple[str, 
 
 
 def _csv(source: Source, head: str, options: IngestOptions) -> FileInfo:
+    if source.is_parquet:
+        return _parquet(source, options)
     lines = _lines(head)
     if not lines:
         raise IngestError(f"{source.label} is empty; remove it or download it again.")
     delimiter = max((",", ";", "\t", "|"), key=lines[0].count)
     columns = tuple(name.strip().strip('"') for name in lines[0].split(delimiter))
+    fields, ts_columns = _mapped_fields(source, columns, options)
+    sample = [line.split(delimiter) for line in lines[1:]]
+    positions = [columns.index(name) for name in ts_columns]
+    texts = [" ".join(row[i].strip().strip('"') for i in positions) for row in sample if len(row) == len(columns)]
+    layout = Layout(delimiter, columns, TimestampSpec(ts_columns, _csv_time_format(source, texts, options)),
+                    fields, header_lines=1)
+    return _mapped_file(fields, layout, options)
+
+
+def _parquet(source: Source, options: IngestOptions) -> FileInfo:
+    """A Parquet file: columns by name; a timestamp column is used as it is (naive = local time in --tz)."""
+    try:
+        with source.open() as stream:
+            parquet = pq.ParquetFile(stream)
+            schema = parquet.schema_arrow
+            columns = tuple(schema.names)
+            fields, ts_columns = _mapped_fields(source, columns, options)
+            sample = parquet.read_row_group(0, columns=list(ts_columns)).slice(0, _SNIFF_LINES) if parquet.num_row_groups else None
+    except (pa.ArrowInvalid, OSError) as error:
+        raise IngestError(f"{source.label} is not a readable Parquet file ({error}).") from error
+    ts_type = schema.field(ts_columns[0]).type
+    tz = None
+    if len(ts_columns) == 1 and pa.types.is_timestamp(ts_type):
+        timestamp = TimestampSpec(ts_columns, NATIVE)
+        tz = ts_type.tz
+    else:
+        texts = [] if sample is None else [
+            " ".join(str(value) for value in row) for row in zip(*(sample.column(name).to_pylist() for name in ts_columns))
+        ]
+        timestamp = TimestampSpec(ts_columns, _csv_time_format(source, texts, options))
+    return _mapped_file(fields, Layout(",", columns, timestamp, fields), options, tz)
+
+
+def _mapped_fields(
+    source: Source, columns: tuple[str, ...], options: IngestOptions
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Bar field -> column (from --map, else the same name in any case), and the time stamp's columns."""
     by_lower = {name.lower(): name for name in columns}
 
     def column_for(field_name: str, default: str | None) -> str | None:
@@ -277,14 +323,12 @@ def _csv(source: Source, head: str, options: IngestOptions) -> FileInfo:
         raise IngestError(
             f"{source.label} has no symbol column; name it with --map symbol=COLUMN or give --symbol TICKER."
         )
-    ts_columns = _csv_time_columns(source, options, by_lower)
-    sample = [line.split(delimiter) for line in lines[1:]]
-    positions = [columns.index(name) for name in ts_columns]
-    texts = [" ".join(row[i].strip().strip('"') for i in positions) for row in sample if len(row) == len(columns)]
-    layout = Layout(delimiter, columns, TimestampSpec(ts_columns, _csv_time_format(source, texts, options)),
-                    fields, header_lines=1)
-    symbol, attributes = (None, {}) if symbol_column else _ticker(options.symbol or "")
-    return FileInfo(symbol, _adjustment("csv", None, options), attributes, layout)
+    return fields, _csv_time_columns(source, options, by_lower)
+
+
+def _mapped_file(fields: dict[str, str], layout: Layout, options: IngestOptions, tz: str | None = None) -> FileInfo:
+    symbol, attributes = (None, {}) if "symbol" in fields else _ticker(options.symbol or "")
+    return FileInfo(symbol, _adjustment("csv", None, options), attributes, layout, tz)
 
 
 def _csv_time_columns(source: Source, options: IngestOptions, by_lower: dict[str, str]) -> tuple[str, ...]:
