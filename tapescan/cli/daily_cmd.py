@@ -8,8 +8,8 @@ import typer
 
 from tapescan.cli.context import say
 from tapescan.cli.output import check_output_path, emit_frame
-from tapescan.store import Store
 from tapescan.cli.store_options import STORE_OPTION, parse_symbols
+from tapescan.store import Store
 
 COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "vwap", "bars"]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from tapescan import calendar, demo as demo_market
+from tapescan import calendar
+from tapescan import demo as demo_market
 from tapescan.cli.context import progress_bar, say, stdout_console
 from tapescan.cli.output import show_frame
 from tapescan.store import Store

@@ -16,7 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from tapescan import calendar
 from tapescan.cli.context import options, say, stderr_console, stdout_console
 from tapescan.errors import IngestError
-from tapescan.ingest import IngestOptions, IngestReport, ingest as run_ingest
+from tapescan.ingest import IngestOptions, IngestReport
+from tapescan.ingest import ingest as run_ingest
 from tapescan.ingest.pipeline import Progress as ProgressCallback
 from tapescan.ingest.thetadata_fetch import fetch_ohlc
 from tapescan.store import Store

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from tapescan.errors import IngestError, StoreConflictError
 from tapescan.ingest.stage import StagedFile
 from tapescan.store import writer
-from tapescan.store.schema import ET_NAME, INPUT_BARS, is_sorted
+from tapescan.store.schema import INPUT_BARS, is_sorted
 from tapescan.store.writer import WriteReport
 
 _VALUE_COLUMNS = ("open", "high", "low", "close", "volume")
