@@ -98,8 +98,7 @@ def _with_session_days(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
     ts = table.column("ts").cast(pa.int64()).to_numpy()
     local = pc.local_timestamp(table.column("ts")).cast(pa.int64()).to_numpy()
     days = local // NS_PER_DAY
-    unique_days = np.unique(days)
-    first, last = (dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in (unique_days[0], unique_days[-1]))
+    first, last = (dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in (days.min(), days.max()))
     sessions = calendar.session_table(first, last)
     session_days = sessions.index.values.astype("datetime64[D]").astype(np.int64)
     position = np.minimum(np.searchsorted(session_days, days), max(len(session_days) - 1, 0))
