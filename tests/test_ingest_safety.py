@@ -293,3 +293,19 @@ def test_the_report_is_written_into_the_store(tmp_path, corpus):
     assert data["total"]["rows_read"] == data["total"]["rows_stored"] + data["total"]["rows_rejected"] + data["total"]["rows_duplicate"]
     assert {item["symbol"] for item in data["sources"]} == {p.name.split("_")[0] for p in corpus.iterdir()}
     assert f"{data['total']['rows_read']:,}" in result.output
+
+
+def test_a_fixed_file_leaves_no_stale_quarantine(tmp_path, corpus):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    good = (corpus / "SPY_full_1min_UNADJUSTED.txt").read_text()
+    path = folder / "SPY_full_1min_UNADJUSTED.txt"
+    path.write_text(good + "not,a,bar,at,all,!\n")
+    root = tmp_path / "store"
+    first = ingest(root, "firstrate", [folder], workers=1)
+    assert first.total.rejected_by_reason == {"unparseable": 1}
+    assert (root / first.sources[0].quarantine).read_text().splitlines()[1].endswith('"not,a,bar,at,all,!"')
+    path.write_text(good)
+    second = ingest(root, "firstrate", [folder], workers=1)
+    assert second.sources[0].quarantine is None
+    assert not (root / first.sources[0].quarantine).exists()

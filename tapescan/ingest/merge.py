@@ -147,7 +147,8 @@ def _month_sessions(
     files: list[StagedFile], counts: MergeCounts, on_session: Callable[[dt.date, int], None]
 ) -> Iterator[pa.Table]:
     """Each session of one month as a merged store table, in date order, counting as it goes."""
-    readers = [(pa.ipc.open_file(pa.memory_map(str(item.path))), item.days) for item in files]
+    # plain file reads, not memory maps: a month of mapped spill files would count in this process's memory
+    readers = [(pa.ipc.open_file(pa.OSFile(str(item.path))), item.days) for item in files]
     batches_by_day: dict[int, list[tuple[pa.ipc.RecordBatchFileReader, int]]] = defaultdict(list)
     for reader, days in readers:
         for index, day in enumerate(days):

@@ -22,7 +22,12 @@ QUARANTINE_FOLDER = "quarantine"
 
 
 def write_quarantine(root: Path, vendor: str, sources: list[Source], parts: list[pa.Table]) -> dict[int, str]:
-    """Write the rejected rows of each source; return source id -> quarantine file (relative to root)."""
+    """Write the rejected rows of each source; return source id -> quarantine file (relative to root).
+
+    A source without rejected rows loses the quarantine file an earlier run may have left for it.
+    """
+    for source in sources:
+        (root / _relative(vendor, source)).unlink(missing_ok=True)
     if not parts:
         return {}
     rows = pa.concat_tables(parts)
@@ -32,11 +37,15 @@ def write_quarantine(root: Path, vendor: str, sources: list[Source], parts: list
     starts = np.r_[0, np.flatnonzero(np.diff(source_ids)) + 1]
     for start, end in zip(starts, np.r_[starts[1:], len(source_ids)]):
         source_id = int(source_ids[start])
-        relative = f"{QUARANTINE_FOLDER}/{vendor}/{sources[source_id].key}.csv"
+        relative = _relative(vendor, sources[source_id])
         with atomic_path(root / relative) as tmp:
             pcsv.write_csv(rows.slice(int(start), int(end - start)).select(["line", "reason", "raw"]), tmp)
         written[source_id] = relative
     return written
+
+
+def _relative(vendor: str, source: Source) -> str:
+    return f"{QUARANTINE_FOLDER}/{vendor}/{source.key}.csv"
 
 
 def read_staged_quarantine(path: Path) -> pa.Table:
