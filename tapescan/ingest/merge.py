@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,11 +155,28 @@ def _month_sessions(
         for index, day in enumerate(days):
             batches_by_day[day].append((reader, index))
     n = len(counts.stored)
-    for day in sorted(batches_by_day):
-        merged = merge_session([reader.get_batch(index) for reader, index in batches_by_day[day]])
-        counts.stored += np.bincount(merged.source, minlength=n)
-        counts.duplicate += np.bincount(merged.duplicate_source, minlength=n)
-        if merged.conflicts.num_rows:
-            counts.conflicts.append(merged.conflicts)
-        yield merged.bars
-        on_session(dt.date(1970, 1, 1) + dt.timedelta(days=day), merged.bars.num_rows)
+    days = sorted(batches_by_day)
+
+    def load(day: int) -> SessionMerge:
+        return merge_session([reader.get_batch(index) for reader, index in batches_by_day[day]])
+
+    # the next session is read and merged on a second thread while the writer handles this one
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapescan-merge") as ahead:
+        upcoming = ahead.submit(load, days[0])
+        for position, day in enumerate(days):
+            merged = upcoming.result()
+            if position + 1 < len(days):
+                upcoming = ahead.submit(load, days[position + 1])
+            yield from _counted(merged, day, counts, n, on_session)
+
+
+def _counted(
+    merged: SessionMerge, day: int, counts: MergeCounts, n: int, on_session: Callable[[dt.date, int], None]
+) -> Iterator[pa.Table]:
+    """Yield one merged session's bars, adding its rows to the per-source counts."""
+    counts.stored += np.bincount(merged.source, minlength=n)
+    counts.duplicate += np.bincount(merged.duplicate_source, minlength=n)
+    if merged.conflicts.num_rows:
+        counts.conflicts.append(merged.conflicts)
+    yield merged.bars
+    on_session(dt.date(1970, 1, 1) + dt.timedelta(days=day), merged.bars.num_rows)

@@ -21,10 +21,12 @@ from tapescan.store.schema import DAILY
 
 def group_starts(symbols: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Start offsets of the runs of equal symbols in a symbol-sorted column."""
-    codes = pc.dictionary_encode(symbols).combine_chunks().indices.to_numpy(zero_copy_only=False)
-    if len(codes) == 0:
+    column = symbols.combine_chunks() if isinstance(symbols, pa.ChunkedArray) else symbols
+    n = len(column)
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
+    changes = pc.not_equal(column.slice(1), column.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    return np.concatenate(([0], np.flatnonzero(changes) + 1))
 
 
 def session_daily_values(bars: pa.Table, session: dt.date) -> pa.Table:

@@ -30,7 +30,7 @@ from tapescan.fsio import atomic_path
 from tapescan.store.daily import group_starts, session_daily_values
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import FileEntry, Manifest, load_manifest, new_file_name, save_manifest
-from tapescan.store.schema import ADJUSTMENTS, BARS_1M, DAILY, SYMBOLS, conform_input_bars, sort_bars
+from tapescan.store.schema import ADJUSTMENTS, BARS_1M, DAILY, ET_NAME, SYMBOLS, conform_input_bars, sort_bars
 
 #: Rows per Parquet row group in bar partitions (measured: docs/STORE.md "Row groups").
 BAR_ROW_GROUP_ROWS = 262_144
@@ -96,8 +96,7 @@ def _with_session_days(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
     Refuses bars dated on a day that is not an NYSE session, and repeated (symbol, ts) pairs.
     """
     ts = table.column("ts").cast(pa.int64()).to_numpy()
-    local = pc.local_timestamp(table.column("ts")).cast(pa.int64()).to_numpy()
-    days = local // NS_PER_DAY
+    days = et_days(ts)
     first, last = (dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in (days.min(), days.max()))
     sessions = calendar.session_table(first, last)
     session_days = sessions.index.values.astype("datetime64[D]").astype(np.int64)
@@ -115,6 +114,20 @@ def _with_session_days(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
     closes = sessions["close_ns"].to_numpy()[position]
     extended = (ts < opens) | (ts >= closes)
     return table.append_column("extended", pa.array(extended)), days
+
+
+def et_days(utc_ns: np.ndarray) -> np.ndarray:
+    """The New York calendar day (days since 1970-01-01) of each UTC instant (ns).
+
+    Looked up among the UTC instants of New York midnights over the range, which is much faster than
+    converting every instant to local time.
+    """
+    if len(utc_ns) == 0:
+        return np.zeros(0, dtype=np.int64)
+    days = np.arange(int(utc_ns.min()) // NS_PER_DAY - 1, int(utc_ns.max()) // NS_PER_DAY + 2, dtype=np.int64)
+    local_midnights = pd.DatetimeIndex((days * NS_PER_DAY).astype("datetime64[ns]"))
+    midnights = local_midnights.tz_localize(ET_NAME, ambiguous=False, nonexistent="shift_forward").as_unit("ns").asi8
+    return days[np.searchsorted(midnights, utc_ns, side="right") - 1]
 
 
 def _split_by_session(table: pa.Table, days: np.ndarray):
