@@ -309,3 +309,17 @@ def test_a_fixed_file_leaves_no_stale_quarantine(tmp_path, corpus):
     second = ingest(root, "firstrate", [folder], workers=1)
     assert second.sources[0].quarantine is None
     assert not (root / first.sources[0].quarantine).exists()
+
+
+def test_progress_reports_every_phase_to_its_end(tmp_path, corpus):
+    seen: dict[str, list[tuple[int, int, int]]] = {}
+    ingest(tmp_path / "store", "firstrate", [corpus], workers=1,
+           progress=lambda phase, done, total, rows: seen.setdefault(phase, []).append((done, total, rows)))
+    assert list(seen) == ["inspect", "read", "write"]
+    files = len(list(corpus.iterdir()))
+    assert seen["inspect"][-1][:2] == (files, files)
+    total_bytes = sum(path.stat().st_size for path in corpus.iterdir())
+    assert seen["read"][-1][:2] == (total_bytes, total_bytes)
+    sessions = len(Store(tmp_path / "store").sessions())
+    assert seen["write"][-1][:2] == (sessions, sessions)
+    assert sum(rows for _, _, rows in seen["write"]) == seen["read"][-1][2]

@@ -125,17 +125,23 @@ def _progress(ctx: typer.Context) -> Iterator[ProgressCallback]:
         yield lambda phase, done, total, rows: None
         return
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-    started = time.monotonic()
+    labels = {"inspect": "inspecting files", "read": "reading files", "write": "writing sessions"}
     with Progress(*columns, console=stderr_console(), transient=True) as bar:
         tasks: dict[str, int] = {}
+        started: dict[str, float] = {}  # a phase starts when the previous one last reported
+        last_report = [time.monotonic()]
         rows_seen = {"read": 0, "write": 0}
 
         def update(phase: str, done: int, total: int, rows: int) -> None:
             if phase not in tasks:
-                label = "reading files" if phase == "read" else "writing sessions"
-                tasks[phase] = bar.add_task(label, total=total, rate="")
+                tasks[phase] = bar.add_task(labels[phase], total=total, rate="")
+                started[phase] = last_report[0]
+            last_report[0] = time.monotonic()
+            if phase == "inspect":
+                bar.update(tasks[phase], completed=done, rate=f"{done:,} of {total:,} files")
+                return
             rows_seen[phase] = rows if phase == "read" else rows_seen[phase] + rows
-            rate = rows_seen[phase] / max(time.monotonic() - started, 1e-6)
+            rate = rows_seen[phase] / max(time.monotonic() - started[phase], 1e-6)
             bar.update(tasks[phase], completed=done, rate=f"{rows_seen[phase]:,} rows, {rate:,.0f} rows/s")
 
         yield update

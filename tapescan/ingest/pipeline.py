@@ -41,7 +41,7 @@ STAGING_FOLDER = ".staging"
 REPORTS_FOLDER = "reports"
 INGEST_LOCK = ".ingest.lock"
 
-#: progress(phase, done, total, rows): phase "read" counts bytes, phase "write" counts sessions.
+#: progress(phase, done, total, rows): phase "inspect" counts files, "read" bytes, "write" sessions.
 Progress = Callable[[str, int, int, int], None]
 
 
@@ -82,7 +82,7 @@ def _ingest(
     report.skipped.extend(f"{name} (not a {kinds} file)" for name in discovery.skipped)
     if not discovery.sources:
         raise IngestError("no data files (.txt, .csv, or inside .zip archives) were found in the given paths.")
-    files = _inspect_all(vendor, discovery.sources, options, pool)
+    files = _inspect_all(vendor, discovery.sources, options, pool, progress)
     files, adjustment = _choose_adjustment(files, options, report)
     stored = _stored_adjustments(root)
     _refuse_stored_adjustment({info.symbol for _, _, info in files if info.symbol}, stored, adjustment)
@@ -142,7 +142,8 @@ def _now() -> str:
 
 
 def _inspect_all(
-    vendor: str, sources: list[Source], options: IngestOptions, pool: ProcessPoolExecutor | None
+    vendor: str, sources: list[Source], options: IngestOptions, pool: ProcessPoolExecutor | None,
+    progress: Progress,
 ) -> list[tuple[int, Source, FileInfo]]:
     """Every source identified (in the worker pool when there is one); IngestError listing every file that
     cannot be ingested as `vendor`."""
@@ -150,7 +151,10 @@ def _inspect_all(
     arguments = [(vendor, chunk, options) for chunk in chunks]
     answers = pool.map(_inspect_chunk, arguments) if pool else map(_inspect_chunk, arguments)
     files, problems = [], []
+    done = 0
     for chunk, infos in zip(chunks, answers):
+        done += len(chunk)
+        progress("inspect", done, len(sources), 0)
         for source, info in zip(chunk, infos):
             if isinstance(info, str):
                 problems.append(info)
