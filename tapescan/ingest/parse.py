@@ -91,14 +91,14 @@ def _converted(
     parsed = np.ones(table.num_rows, dtype=bool)
     values = {}
     for field in BAR_FIELDS:
-        converted = _cast_tolerant(table.column(layout.column(field)), pa.int64() if field == "volume" else pa.float64())
+        converted = cast_tolerant(table.column(layout.column(field)), pa.int64() if field == "volume" else pa.float64())
         parsed &= converted.is_valid().to_numpy(zero_copy_only=False)
         values[field] = converted.fill_null(0).to_numpy(zero_copy_only=False)
     stamps = _timestamps(table, layout.timestamp)
     parsed &= stamps.is_valid().to_numpy(zero_copy_only=False)
     symbol = None
     if layout.symbol_column is not None:
-        names = _cast_tolerant(table.column(layout.symbol_column), pa.string()).fill_null("")
+        names = cast_tolerant(table.column(layout.symbol_column), pa.string()).fill_null("")
         symbol_strings = pc.utf8_upper(pc.utf8_trim_whitespace(names))
         parsed &= pc.greater(pc.utf8_length(symbol_strings), 0).to_numpy(zero_copy_only=False)
         symbol = np.asarray(symbol_strings.to_numpy(zero_copy_only=False), dtype=object)
@@ -120,12 +120,12 @@ def _timestamps(strings: pa.Table, spec: TimestampSpec) -> pa.Array:
     if spec.format == DATE_AND_MS_OF_DAY:
         date_name, ms_name = spec.fields
         days = pc.strptime(_as_array(strings.column(date_name)), format="%Y%m%d", unit="ns", error_is_null=True)
-        ms = _cast_tolerant(strings.column(ms_name), pa.int64())
+        ms = cast_tolerant(strings.column(ms_name), pa.int64())
         return pc.add(days.cast(pa.int64()), pc.multiply(ms, _NS_PER_MS)).cast(pa.timestamp("ns"))
     columns = [_as_array(strings.column(name)) for name in spec.fields]
     text = columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, " ")
     if spec.format == ISO:
-        return _cast_tolerant(text, pa.timestamp("ns"))
+        return cast_tolerant(text, pa.timestamp("ns"))
     return pc.strptime(text, format=spec.format, unit="ns", error_is_null=True)
 
 
@@ -133,7 +133,7 @@ def _as_array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def _cast_tolerant(values: pa.ChunkedArray | pa.Array, to: pa.DataType) -> pa.Array:
+def cast_tolerant(values: pa.ChunkedArray | pa.Array, to: pa.DataType) -> pa.Array:
     """`values` cast to `to`, with null wherever a value does not convert (Arrow's own rules decide)."""
     values = _as_array(values)
     try:
@@ -143,7 +143,7 @@ def _cast_tolerant(values: pa.ChunkedArray | pa.Array, to: pa.DataType) -> pa.Ar
     if len(values) < _SCALAR_CAST_BELOW:
         return pa.array([_cast_scalar(values.slice(i, 1), to) for i in range(len(values))], to)
     half = len(values) // 2
-    return pa.concat_arrays([_cast_tolerant(values.slice(0, half), to), _cast_tolerant(values.slice(half), to)])
+    return pa.concat_arrays([cast_tolerant(values.slice(0, half), to), cast_tolerant(values.slice(half), to)])
 
 
 def _cast_scalar(value: pa.Array, to: pa.DataType) -> object:

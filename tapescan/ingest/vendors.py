@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from tapescan.errors import IngestError
 from tapescan.ingest.blocks import iter_blocks
 from tapescan.ingest.layout import BAR_FIELDS, DATE_AND_MS_OF_DAY, ISO, NATIVE, Layout, TimestampSpec
-from tapescan.ingest.parse import _cast_tolerant, parse_block
+from tapescan.ingest.parse import cast_tolerant, parse_block
 from tapescan.ingest.sources import Source
 
 ET_NAME = "America/New_York"
@@ -359,7 +359,7 @@ def _csv_time_format(source: Source, texts: list[str], options: IngestOptions) -
 
     def reads(fmt: str) -> int:
         if fmt == ISO:
-            parsed = _cast_tolerant(values, pa.timestamp("ns"))
+            parsed = cast_tolerant(values, pa.timestamp("ns"))
         else:
             parsed = pc.strptime(values, format=fmt, unit="ns", error_is_null=True)
         return len(values) - parsed.null_count
