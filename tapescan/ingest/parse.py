@@ -1,5 +1,7 @@
 """One block of text lines to typed columns, keeping track of every line.
 
+Blocks of the fixed vendor layouts are first tried with the compiled parser (fastparse.py), which reads
+a clean block in one pass and hands any other block over to the general path described here.
 Arrow's CSV reader splits the block into string columns (lines with the wrong number of fields are set
 aside with their text); the strings are then converted column by column. A column that converts cleanly
 costs one vectorized cast; one that holds bad values is split in halves until the bad values are found, so
@@ -9,6 +11,7 @@ a few bad lines never slow a block down much and never take good lines with them
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from tapescan.ingest.fastparse import fast_layout, parse_fixed
 from tapescan.ingest.layout import BAR_FIELDS, DATE_AND_MS_OF_DAY, ISO, NATIVE, Layout, TimestampSpec
 
 #: Below this many values a failing cast is retried value by value.
@@ -39,17 +43,34 @@ class ParsedBlock:
     symbol: np.ndarray | None  # per-row symbols, when the file has a symbol column
     wrong_columns: list[tuple[int, str]]  # (line, text) of lines with a wrong number of fields
     lines: int  # physical lines in the block
-    _strings: pa.Table  # the columns as read (text for text files), for the quarantine's raw text
-    _delimiter: str
+    raw: Callable[[np.ndarray], list[str]]  # the text of some rows, for the quarantine (line ending dropped)
 
-    def raw(self, rows: np.ndarray) -> list[str]:
-        """The text of the given rows, fields re-joined with the file's delimiter (line ending dropped)."""
-        columns = [self._strings.column(i).take(pa.array(rows)).to_pylist() for i in range(self._strings.num_columns)]
-        return [self._delimiter.join("" if v is None else str(v) for v in values) for values in zip(*columns)]
+
+def _joined_fields(strings: pa.Table, delimiter: str) -> Callable[[np.ndarray], list[str]]:
+    """Raw text of rows from the columns as read: fields re-joined with the file's delimiter."""
+
+    def raw(rows: np.ndarray) -> list[str]:
+        columns = [strings.column(i).take(pa.array(rows)).to_pylist() for i in range(strings.num_columns)]
+        return [delimiter.join("" if v is None else str(v) for v in values) for values in zip(*columns)]
+
+    return raw
+
+
+def _line_slices(block: bytes, starts: np.ndarray, ends: np.ndarray) -> Callable[[np.ndarray], list[str]]:
+    """Raw text of rows cut from the block itself."""
+
+    def raw(rows: np.ndarray) -> list[str]:
+        return [block[starts[row] : ends[row]].decode("utf-8", errors="replace") for row in rows]
+
+    return raw
 
 
 def parse_block(block: bytes, layout: Layout, first_line: int) -> ParsedBlock:
     """Parse `block` (whole lines) whose first line is line `first_line` of its file."""
+    shape = fast_layout(layout)
+    fixed = parse_fixed(block, shape, layout.delimiter) if shape is not None else None
+    if fixed is not None:
+        return _fixed_block(block, fixed, first_line)
     wrong: list[tuple[int, str]] = []
 
     def set_aside(row: pcsv.InvalidRow) -> str:
@@ -74,18 +95,30 @@ def parse_block(block: bytes, layout: Layout, first_line: int) -> ParsedBlock:
     if strings.num_columns > 1:
         blank &= pc.equal(pc.utf8_length(strings.column(1)), 0).to_numpy(zero_copy_only=False)
     wrong_lines = [(number + first_line - 1, text) for number, text in wrong]
-    return _converted(strings, layout, line, blank, wrong_lines, lines)
+    return _converted(strings, layout, line, blank, wrong_lines, lines, _joined_fields(strings, layout.delimiter))
+
+
+def _fixed_block(block: bytes, fixed: tuple[np.ndarray, ...], first_line: int) -> ParsedBlock:
+    """A block that the compiled parser read whole: every line a row, every field converted."""
+    local_ns, o, h, lo, c, v, starts, ends = fixed
+    rows = len(local_ns)
+    return ParsedBlock(
+        line=np.arange(first_line, first_line + rows, dtype=np.int64), blank=np.zeros(rows, dtype=bool),
+        parsed=np.ones(rows, dtype=bool), local_ns=local_ns, open=o, high=h, low=lo, close=c, volume=v,
+        symbol=None, wrong_columns=[], lines=rows, raw=_line_slices(block, starts, ends),
+    )
 
 
 def parse_table(table: pa.Table, layout: Layout, first_row: int) -> ParsedBlock:
     """Convert typed or text columns (a Parquet row batch) whose first row is row `first_row` of its file."""
     rows = table.num_rows
     line = np.arange(first_row, first_row + rows, dtype=np.int64)
-    return _converted(table, layout, line, np.zeros(rows, dtype=bool), [], rows)
+    return _converted(table, layout, line, np.zeros(rows, dtype=bool), [], rows, _joined_fields(table, ","))
 
 
 def _converted(
-    table: pa.Table, layout: Layout, line: np.ndarray, blank: np.ndarray, wrong: list[tuple[int, str]], lines: int
+    table: pa.Table, layout: Layout, line: np.ndarray, blank: np.ndarray, wrong: list[tuple[int, str]], lines: int,
+    raw: Callable[[np.ndarray], list[str]],
 ) -> ParsedBlock:
     """Bar fields converted from `table`'s columns; values that do not convert are marked unparsed."""
     parsed = np.ones(table.num_rows, dtype=bool)
@@ -106,7 +139,7 @@ def _converted(
         line=line, blank=blank, parsed=parsed & ~blank,
         local_ns=stamps.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False),
         open=values["open"], high=values["high"], low=values["low"], close=values["close"], volume=values["volume"],
-        symbol=symbol, wrong_columns=wrong, lines=lines, _strings=table, _delimiter=layout.delimiter,
+        symbol=symbol, wrong_columns=wrong, lines=lines, raw=raw,
     )
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tapescan import calendar
 from tapescan.errors import IngestError
+from tapescan.ingest.fastparse import ISO_DATETIME, parse_fixed
 from tapescan.ingest.merge import merge_into_store
 from tapescan.ingest.quarantine import read_staged_quarantine, write_quarantine
 from tapescan.ingest.report import IngestReport, SourceCounts
@@ -246,8 +247,10 @@ def _start_pool(workers: int) -> ProcessPoolExecutor | None:
 
 
 def _warm_up() -> None:
-    """Load the calendar's schedule, which every worker (and the final writer) needs."""
+    """Load the calendar's schedule and the compiled parser, which every worker needs (the writer, the
+    calendar)."""
     calendar.is_session(dt.date(2000, 1, 3))
+    parse_fixed(b"2000-01-03 09:30:00,1,1,1,1,1\n", ISO_DATETIME, ",")
 
 
 def _run_stage(
