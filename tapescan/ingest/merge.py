@@ -136,6 +136,7 @@ def merge_into_store(
                 "before it are stored). Re-run with --replace to overwrite them with the files' bars, or "
                 "leave out the files for those symbols."
             ) from error
+        pa.default_memory_pool().release_unused()  # hand the month's buffers back to the system
         total.sessions_written += report.sessions_written
         total.bars_written += report.bars_written
         total.bars_unchanged += report.bars_unchanged
