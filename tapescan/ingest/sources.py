@@ -7,6 +7,7 @@ hostile or broken archive.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import zipfile
@@ -58,8 +59,16 @@ class Source:
             with open(self.path, "rb") as handle:
                 yield handle
         else:
-            with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as handle:
+            stat = self.path.stat()
+            with _archive(self.path, stat.st_mtime_ns, stat.st_size).open(self.member) as handle:
                 yield handle
+
+
+@functools.lru_cache(maxsize=4)
+def _archive(path: Path, mtime_ns: int, size: int) -> zipfile.ZipFile:
+    """An open archive, kept per process (and per version of the file): reading its index once, not once
+    per member, matters when a bundle's zip holds thousands of files. Members are read one at a time."""
+    return zipfile.ZipFile(path)
 
 
 @dataclass
