@@ -16,6 +16,8 @@ NYSE = mcal.get_calendar("NYSE")
 
 def regular_session_bars(bars: pd.DataFrame) -> pd.DataFrame:
     """Bars with open(D) <= start < close(D) for their ET date D, looked up in pandas-market-calendars."""
+    if bars.empty:
+        return bars
     local = bars["ts"].dt.tz_convert("America/New_York")
     days = local.dt.date
     schedule = NYSE.schedule(min(days), max(days))
@@ -50,3 +52,18 @@ def daily_values(bars: pd.DataFrame) -> pd.DataFrame:
             "bars": len(group),
         })
     return pd.DataFrame(rows, columns=["date", "symbol", "open", "high", "low", "close", "volume", "vwap", "bars"])
+
+
+def intraday_as_of(bars: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, float] | None:
+    """metrics.md "Intraday metrics" of one symbol's session bars as of `as_of`, from its visible
+    regular-session bars (a bar is visible once its minute has ended); None when no bar is visible."""
+    regular = regular_session_bars(bars)
+    visible = regular[regular["ts"] + pd.Timedelta(minutes=1) <= as_of].sort_values("ts")
+    if visible.empty:
+        return None
+    return {
+        "price": float(visible["close"].iloc[-1]),
+        "session_volume": int(visible["volume"].sum()),
+        "session_high": float(visible["high"].max()),
+        "session_low": float(visible["low"].min()),
+    }

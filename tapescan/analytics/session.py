@@ -1,0 +1,68 @@
+"""Metrics of one session for all symbols at once, from a dense :class:`~tapescan.store.SessionPanel`.
+
+`cumulative_intraday` gives, for every symbol and every minute, what is known once that minute's bar has
+closed (metrics.md "Intraday metrics": session volume, high, low, last price), so that a scan "as of T" at
+any T is a lookup. `daily_values` gives metrics.md "Daily values". Both run on the backend that
+`tapescan.backend.resolve_backend` picks; the CPU and GPU paths run the same per-symbol code
+(tapescan/kernels/session.py) and give identical results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tapescan.backend import resolve_backend
+from tapescan.cpu_fallback import session as cpu
+from tapescan.store.reader import SessionPanel
+
+#: Rows of the array `daily_values` returns, in order.
+DAILY_FIELDS = ("open", "high", "low", "close", "volume", "vwap", "bars")
+
+
+@dataclass(frozen=True)
+class IntradayCumulative:
+    """Per symbol and minute j of the session: the visible bars' metrics once bar j has closed.
+
+    Column j holds what is known as of open + (j + 1) minutes (a bar is visible at its end). Where `bars`
+    is 0 nothing is known yet: prices are NaN and every intraday metric is undefined.
+    """
+
+    symbols: np.ndarray
+    as_of: pd.DatetimeIndex  # open + (j + 1) minutes, ET
+    volume: np.ndarray  # int64 [S, M]: session volume
+    high: np.ndarray  # float64 [S, M]: session high
+    low: np.ndarray  # float64 [S, M]: session low
+    last: np.ndarray  # float64 [S, M]: price (close of the last visible bar)
+    bars: np.ndarray  # int32 [S, M]: visible bars
+
+
+def cumulative_intraday(panel: SessionPanel, backend: str = "auto") -> IntradayCumulative:
+    """Session volume, high, low and last price for every symbol at the end of every minute."""
+    inputs = (panel.high, panel.low, panel.close, panel.volume, panel.mask)
+    if resolve_backend(backend).name == "gpu":
+        from tapescan.gpu import session as gpu
+
+        volume, high, low, last, bars = gpu.cumulate_sessions(*inputs)
+    else:
+        volume, high, low, last, bars = cpu.empty_outputs(panel.shape)
+        cpu.cumulate_sessions(*inputs, volume, high, low, last, bars)
+    as_of = panel.minutes + pd.Timedelta(minutes=1)
+    return IntradayCumulative(panel.symbols, as_of, volume, high, low, last, bars)
+
+
+def daily_values(panel: SessionPanel, backend: str = "auto") -> pd.DataFrame:
+    """metrics.md "Daily values" of every symbol with at least one bar in the (regular-session) panel."""
+    inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
+    if resolve_backend(backend).name == "gpu":
+        from tapescan.gpu import session as gpu
+
+        values = gpu.daily_values(*inputs)
+    else:
+        values = np.empty((len(DAILY_FIELDS), panel.shape[0]))
+        cpu.daily_values(*inputs, values)
+    frame = pd.DataFrame(dict(zip(DAILY_FIELDS, values)), index=pd.Index(panel.symbols, name="symbol"))
+    frame = frame[frame["bars"] > 0]
+    return frame.astype({"volume": np.int64, "bars": np.int32})

@@ -1,0 +1,79 @@
+"""One symbol's session, minute by minute: the scalar logic of the intraday and daily-value kernels.
+
+Each function reads one symbol's bars as 1-D arrays over the session's minutes (absent bars: mask False)
+and writes its outputs in place. They are compiled inline into the CPU driver (`numba.njit`, a `prange`
+over symbols) and into the GPU kernel (`numba.cuda.jit`, one thread per symbol), so both targets run the
+same arithmetic in the same order and agree to the last bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba.core.extending import register_jitable
+
+
+@register_jitable(inline="always")
+def cumulate_session(high, low, close, volume, mask, out_volume, out_high, out_low, out_last, out_bars):
+    """As of the end of each minute j: volume, high, low and last close of the bars 0..j, and their count.
+
+    pandas equivalent for one symbol (bars indexed by minute, absent ones dropped): ``volume.cumsum()``,
+    ``high.cummax()``, ``low.cummin()``, ``close.ffill()`` and ``mask.cumsum()``, each reindexed to every
+    minute. Before the first bar: volume 0, count 0 and NaN prices (metrics.md: nothing is known yet).
+    """
+    total = 0
+    count = 0
+    top = math.nan
+    bottom = math.nan
+    last = math.nan
+    for j in range(mask.shape[0]):
+        if mask[j]:
+            total += volume[j]
+            if count == 0 or high[j] > top:
+                top = high[j]
+            if count == 0 or low[j] < bottom:
+                bottom = low[j]
+            last = close[j]
+            count += 1
+        out_volume[j] = total
+        out_high[j] = top
+        out_low[j] = bottom
+        out_last[j] = last
+        out_bars[j] = count
+
+
+@register_jitable(inline="always")
+def session_daily(open_, high, low, close, volume, mask, out, row):
+    """metrics.md "Daily values" of one symbol's regular session into out[:, row]:
+    open, high, low, close, volume, vwap, bars (NaN everywhere when the symbol has no bar).
+
+    pandas equivalent: ``bars.agg(open=first, high=max, low=min, close=last, volume=sum)``, vwap =
+    ``((high + low + close) / 3 * volume).sum() / volume.sum()`` (NaN when the volume is 0).
+    """
+    count = 0
+    total = 0
+    weighted = 0.0
+    first_open = math.nan
+    top = math.nan
+    bottom = math.nan
+    last = math.nan
+    for j in range(mask.shape[0]):
+        if mask[j]:
+            if count == 0:
+                first_open = open_[j]
+                top = high[j]
+                bottom = low[j]
+            else:
+                top = max(top, high[j])
+                bottom = min(bottom, low[j])
+            last = close[j]
+            total += volume[j]
+            weighted += (high[j] + low[j] + close[j]) / 3.0 * volume[j]
+            count += 1
+    out[0, row] = first_open
+    out[1, row] = top
+    out[2, row] = bottom
+    out[3, row] = last
+    out[4, row] = total if count else math.nan
+    out[5, row] = weighted / total if total > 0 else math.nan
+    out[6, row] = count

@@ -1,0 +1,53 @@
+"""The GPU session kernels under the numba CUDA simulator give exactly the CPU kernels' results.
+
+Run as their own process with NUMBA_ENABLE_CUDASIM=1 (make test-cudasim); small inputs, 4 threads per
+block so that several blocks run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+    pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 set before Python starts (make test-cudasim)", allow_module_level=True)
+
+from hypothesis import given, settings
+
+from tapescan.analytics import cumulative_intraday, daily_values
+from tapescan.cpu_fallback import session as cpu
+from tapescan.gpu import session as gpu
+from tests.session_panels import panels
+
+
+@settings(max_examples=15, deadline=None)
+@given(panel=panels(max_symbols=9))
+def test_gpu_cumulative_intraday_is_identical_to_the_cpu(panel):
+    inputs = (panel.high, panel.low, panel.close, panel.volume, panel.mask)
+    expected = cpu.empty_outputs(panel.shape)
+    cpu.cumulate_sessions(*inputs, *expected)
+    for got, want in zip(gpu.cumulate_sessions(*inputs, threads=4), expected, strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=15, deadline=None)
+@given(panel=panels(max_symbols=9))
+def test_gpu_daily_values_are_identical_to_the_cpu(panel):
+    inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
+    expected = np.empty((7, panel.shape[0]))
+    cpu.daily_values(*inputs, expected)
+    np.testing.assert_array_equal(gpu.daily_values(*inputs, threads=4), expected)
+
+
+def test_the_analytics_api_runs_on_the_gpu_when_asked(store):
+    from tapescan.synth import write_synthetic_market
+
+    write_synthetic_market(store, 12, "2024-11-29", "2024-11-29", seed=3)
+    panel = store.read_session("2024-11-29")
+    on_gpu, on_cpu = cumulative_intraday(panel, backend="gpu"), cumulative_intraday(panel, backend="cpu")
+    for name in ("volume", "high", "low", "last", "bars"):
+        np.testing.assert_array_equal(getattr(on_gpu, name), getattr(on_cpu, name))
+    assert daily_values(panel, backend="gpu").equals(daily_values(panel, backend="cpu"))
