@@ -51,3 +51,4 @@ $(VENV)/.installed-bench: pyproject.toml constraints.txt | $(BIN)/python
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+	find tapescan tests bench -name __pycache__ -prune -exec rm -rf {} +  # with numba's compiled caches

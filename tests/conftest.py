@@ -1,6 +1,20 @@
-"""Shared fixtures: small stores and bar tables built in the tests themselves."""
+"""Shared fixtures: small stores and bar tables built in the tests themselves.
+
+numba's on-disk cache is keyed by the file of the compiled driver only, not by the files of the kernels it
+inlines (tapescan/kernels/): a suite reusing an old cache could test stale code. Each test run therefore
+compiles into a fresh cache folder, set before numba is first imported (worker processes inherit it).
+"""
 
 from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+if "NUMBA_CACHE_DIR" not in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="tapescan-test-numba-")
+    atexit.register(shutil.rmtree, os.environ["NUMBA_CACHE_DIR"], True)
 
 import numpy as np
 import pandas as pd

@@ -67,3 +67,50 @@ def intraday_as_of(bars: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, float] 
         "session_high": float(visible["high"].max()),
         "session_low": float(visible["low"].min()),
     }
+
+
+def trailing_metrics(daily: pd.DataFrame, sessions: list, day, symbol: str, days: int,
+                     benchmark: str = "SPY") -> dict[str, float]:
+    """metrics.md "Trailing-window metrics" of `symbol` as of session `day` over the calendar `sessions`
+    (a list of consecutive sessions holding `day`); `daily` has date, symbol, close, volume, high, low.
+    Undefined values are NaN."""
+    rows = daily.set_index(["date", "symbol"])
+    out = dict.fromkeys(("avg_volume", "avg_price", "std_pct", "beta", "correlation", "hist_high", "hist_low"),
+                        math.nan)
+    position = sessions.index(day)
+    if position < days:
+        return out
+    window = sessions[position - days : position]
+
+    def values(who: str, field: str, dates: list) -> list | None:
+        if any((d, who) not in rows.index for d in dates):
+            return None
+        return [float(rows.loc[(d, who), field]) for d in dates]
+
+    closes = values(symbol, "close", window)
+    if closes is None:
+        return out
+    out["avg_volume"] = sum(values(symbol, "volume", window)) / days
+    out["avg_price"] = sum(closes) / days
+    out["hist_high"] = max(values(symbol, "high", window))
+    out["hist_low"] = min(values(symbol, "low", window))
+    if position - days - 1 < 0:
+        return out
+    with_previous = sessions[position - days - 1 : position]
+    own = values(symbol, "close", with_previous)
+    if own is None:
+        return out
+    returns = pd.Series(own).pct_change().iloc[1:].reset_index(drop=True)
+    variance = returns.var(ddof=1)
+    if variance > 0:
+        out["std_pct"] = 100 * math.sqrt(variance)
+    bench = values(benchmark, "close", with_previous)
+    if bench is None:
+        return out
+    bench_returns = pd.Series(bench).pct_change().iloc[1:].reset_index(drop=True)
+    bench_variance = bench_returns.var(ddof=1)
+    if bench_variance > 0:
+        out["beta"] = returns.cov(bench_returns) / bench_variance
+        if variance > 0:
+            out["correlation"] = returns.corr(bench_returns)
+    return out

@@ -31,7 +31,8 @@ def _daily_kernel(open_, high, low, close, volume, mask, out):
         session_daily(open_[:, s], high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s], out, s)
 
 
-def _blocks(n: int, threads: int) -> int:
+def blocks(n: int, threads: int) -> int:
+    """Blocks of `threads` threads that cover `n` items."""
     return max(1, (n + threads - 1) // threads)
 
 
@@ -46,7 +47,7 @@ def cumulate_sessions(high, low, close, volume, mask, threads: int = THREADS_PER
     inputs = _to_device(high, low, close, volume, mask)
     outputs = [cuda.device_array((minutes, symbols), dtype) for dtype in (np.int64, np.float64, np.float64,
                                                                           np.float64, np.int32)]
-    _cumulate_kernel[_blocks(symbols, threads), threads](*inputs, *outputs)
+    _cumulate_kernel[blocks(symbols, threads), threads](*inputs, *outputs)
     return tuple(np.ascontiguousarray(output.copy_to_host().T) for output in outputs)
 
 
@@ -54,5 +55,5 @@ def daily_values(open_, high, low, close, volume, mask, threads: int = THREADS_P
     """Like tapescan.cpu_fallback.session.daily_values; returns the host array [7 x symbol]."""
     symbols = mask.shape[0]
     out = cuda.device_array((7, symbols), np.float64)
-    _daily_kernel[_blocks(symbols, threads), threads](*_to_device(open_, high, low, close, volume, mask), out)
+    _daily_kernel[blocks(symbols, threads), threads](*_to_device(open_, high, low, close, volume, mask), out)
     return out.copy_to_host()

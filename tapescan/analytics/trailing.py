@@ -1,0 +1,73 @@
+"""Trailing-window metrics for all symbols and all sessions at once (metrics.md "Trailing-window metrics").
+
+The input is a :class:`DailyMatrix`: daily values as dense [session x symbol] arrays over consecutive
+NYSE calendar sessions (so that "the N sessions before D" is the N rows above D's), with a presence mask.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tapescan import calendar
+from tapescan.backend import resolve_backend
+from tapescan.cpu_fallback import trailing as cpu
+from tapescan.errors import TapescanError
+from tapescan.kernels.trailing import TRAILING_FIELDS
+
+
+@dataclass(frozen=True)
+class DailyMatrix:
+    """Daily values as [session x symbol] arrays over consecutive calendar sessions."""
+
+    sessions: list[dt.date]
+    symbols: np.ndarray
+    close: np.ndarray  # float64, NaN where not present
+    volume: np.ndarray  # float64 (exact integers), NaN where not present
+    high: np.ndarray
+    low: np.ndarray
+    present: np.ndarray  # bool: the symbol has a regular-session bar that session
+
+
+def daily_matrix(daily: pd.DataFrame, start: calendar.DateLike, end: calendar.DateLike,
+                 symbols: Sequence[str] | None = None) -> DailyMatrix:
+    """Dense daily matrices from daily-value rows (date, symbol, high, low, close, volume, as
+    `Store.read_daily` returns) over every calendar session from `start` to `end`."""
+    sessions = [day for day in calendar.sessions(start, end)["date"]]
+    names = np.asarray(sorted(daily["symbol"].unique()) if symbols is None else list(symbols), dtype=object)
+    index = pd.Index([pd.Timestamp(day) for day in sessions])
+    frames = {}
+    for field in ("close", "volume", "high", "low"):
+        wide = daily.assign(date=pd.to_datetime(daily["date"])).pivot(index="date", columns="symbol", values=field)
+        frames[field] = wide.reindex(index=index, columns=names).to_numpy(dtype=np.float64)
+    present = ~np.isnan(frames["close"])
+    return DailyMatrix(sessions, names, frames["close"], frames["volume"], frames["high"], frames["low"], present)
+
+
+def trailing_metrics(matrix: DailyMatrix, days: int, benchmark: str = "SPY",
+                     backend: str = "auto") -> dict[str, pd.DataFrame]:
+    """Each of TRAILING_FIELDS as a DataFrame [session x symbol] (NaN where undefined) for window `days`.
+
+    Returns, std_pct, beta and correlation use the benchmark's daily closes; a benchmark missing from the
+    matrix leaves beta and correlation undefined.
+    """
+    if days < 1:
+        raise TapescanError(f"a trailing window needs at least 1 session (got {days}).")
+    column = np.flatnonzero(matrix.symbols == benchmark)
+    bench_close = matrix.close[:, column[0]].copy() if len(column) else np.full(len(matrix.sessions), np.nan)
+    bench_present = ~np.isnan(bench_close)
+    inputs = (matrix.close, matrix.volume, matrix.high, matrix.low, matrix.present, bench_close, bench_present)
+    if resolve_backend(backend).name == "gpu":
+        from tapescan.gpu import trailing as gpu
+
+        out = gpu.trailing_metrics(*inputs, days)
+    else:
+        out = np.empty((len(TRAILING_FIELDS), *matrix.close.shape))
+        cpu.trailing_metrics(*inputs, days, out)
+    index = pd.Index(matrix.sessions, name="date")
+    columns = pd.Index(matrix.symbols, name="symbol")
+    return {name: pd.DataFrame(out[k], index=index, columns=columns) for k, name in enumerate(TRAILING_FIELDS)}

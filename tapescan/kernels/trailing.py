@@ -1,0 +1,84 @@
+"""One symbol's trailing-window metrics for every session: the scalar logic of the trailing kernel.
+
+metrics.md "Trailing-window metrics": the window W_N(D) is the N calendar sessions before D; if the
+symbol (or, for beta and correlation, the benchmark) misses any of them, the metric is undefined (NaN).
+Daily returns need the session before the window too. Each window is recomputed from its values with
+two-pass sums (mean, then squared deviations): O(sessions x N) per symbol, and no drift from running sums.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba.core.extending import register_jitable
+
+#: Rows of the output array, in order.
+TRAILING_FIELDS = ("avg_volume", "avg_price", "std_pct", "beta", "correlation", "hist_high", "hist_low")
+
+
+@register_jitable(inline="always")
+def _all_present(present, start, stop):
+    for d in range(start, stop):
+        if not present[d]:
+            return False
+    return True
+
+
+@register_jitable(inline="always")
+def trailing_symbol(close, volume, high, low, present, bench_close, bench_present, days, out, s):
+    """Write the TRAILING_FIELDS of symbol `s` for every session i into out[:, i, s].
+
+    Inputs are one symbol's daily values over consecutive calendar sessions (present False where the
+    symbol has no regular-session bar), and the benchmark's closes and presence over the same sessions.
+    pandas equivalent for one session D: ``volume[W].mean()``, ``close[W].mean()``,
+    ``100 * returns[W].std(ddof=1)``, ``returns[W].cov(bench[W]) / bench[W].var()``,
+    ``returns[W].corr(bench[W])``, ``high[W].max()``, ``low[W].min()``.
+    """
+    for i in range(close.shape[0]):
+        for k in range(7):
+            out[k, i, s] = math.nan
+        start = i - days
+        if start < 0 or not _all_present(present, start, i):
+            continue
+        volume_sum = 0.0
+        close_sum = 0.0
+        top = high[start]
+        bottom = low[start]
+        for d in range(start, i):
+            volume_sum += volume[d]
+            close_sum += close[d]
+            top = max(top, high[d])
+            bottom = min(bottom, low[d])
+        out[0, i, s] = volume_sum / days
+        out[1, i, s] = close_sum / days
+        out[5, i, s] = top
+        out[6, i, s] = bottom
+        if start == 0 or not present[start - 1]:
+            continue  # no return for the window's first session
+        mean = 0.0
+        for d in range(start, i):
+            mean += close[d] / close[d - 1] - 1.0
+        mean /= days
+        squares = 0.0
+        for d in range(start, i):
+            deviation = close[d] / close[d - 1] - 1.0 - mean
+            squares += deviation * deviation
+        if days > 1 and squares > 0.0:
+            out[2, i, s] = 100.0 * math.sqrt(squares / (days - 1))
+        if not _all_present(bench_present, start - 1, i):
+            continue
+        bench_mean = 0.0
+        for d in range(start, i):
+            bench_mean += bench_close[d] / bench_close[d - 1] - 1.0
+        bench_mean /= days
+        cross = 0.0
+        bench_squares = 0.0
+        for d in range(start, i):
+            deviation = close[d] / close[d - 1] - 1.0 - mean
+            bench_deviation = bench_close[d] / bench_close[d - 1] - 1.0 - bench_mean
+            cross += deviation * bench_deviation
+            bench_squares += bench_deviation * bench_deviation
+        if bench_squares > 0.0:
+            out[3, i, s] = cross / bench_squares
+            if squares > 0.0:
+                out[4, i, s] = cross / math.sqrt(squares * bench_squares)
