@@ -114,3 +114,24 @@ def trailing_metrics(daily: pd.DataFrame, sessions: list, day, symbol: str, days
         if variance > 0:
             out["correlation"] = returns.corr(bench_returns)
     return out
+
+
+def derived_bars(bars: pd.DataFrame, minutes: int) -> pd.DataFrame:
+    """metrics.md "Derived bars": per (date, symbol), regular-session bars grouped in `minutes`-minute
+    buckets from the session's open; one row per bucket that holds a bar, stamped at the bucket start."""
+    regular = regular_session_bars(bars)
+    rows = []
+    if regular.empty:
+        return pd.DataFrame(rows, columns=["symbol", "ts", "open", "high", "low", "close", "volume"])
+    local = regular["ts"].dt.tz_convert("America/New_York")
+    schedule = NYSE.schedule(min(local.dt.date), max(local.dt.date))
+    for (day, symbol), group in regular.groupby([local.dt.date, "symbol"], sort=True):
+        session_open = schedule.loc[pd.Timestamp(day), "market_open"].tz_convert("America/New_York")
+        bucket = (group["ts"] - session_open) // pd.Timedelta(minutes=minutes)
+        for number, part in group.sort_values("ts").groupby(bucket.loc[group.sort_values("ts").index]):
+            rows.append({
+                "symbol": symbol, "ts": session_open + pd.Timedelta(minutes=minutes * int(number)),
+                "open": part["open"].iloc[0], "high": part["high"].max(), "low": part["low"].min(),
+                "close": part["close"].iloc[-1], "volume": int(part["volume"].sum()),
+            })
+    return pd.DataFrame(rows, columns=["symbol", "ts", "open", "high", "low", "close", "volume"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from tapescan.kernels.session import cumulate_session, session_daily
+from tapescan.kernels.session import cumulate_session, derive_bars, session_daily
 
 THREADS_PER_BLOCK = 128
 
@@ -29,6 +29,15 @@ def _daily_kernel(open_, high, low, close, volume, mask, out):
     s = cuda.grid(1)
     if s < mask.shape[1]:
         session_daily(open_[:, s], high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s], out, s)
+
+
+@cuda.jit
+def _derive_kernel(open_, high, low, close, volume, mask, minutes, out_open, out_high, out_low, out_close,
+                   out_volume, out_bars):
+    s = cuda.grid(1)
+    if s < mask.shape[1]:
+        derive_bars(open_[:, s], high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s], minutes,
+                    out_open[:, s], out_high[:, s], out_low[:, s], out_close[:, s], out_volume[:, s], out_bars[:, s])
 
 
 def blocks(n: int, threads: int) -> int:
@@ -57,3 +66,15 @@ def daily_values(open_, high, low, close, volume, mask, threads: int = THREADS_P
     out = cuda.device_array((7, symbols), np.float64)
     _daily_kernel[blocks(symbols, threads), threads](*_to_device(open_, high, low, close, volume, mask), out)
     return out.copy_to_host()
+
+
+def derived_bars(open_, high, low, close, volume, mask, minutes: int,
+                 threads: int = THREADS_PER_BLOCK) -> tuple[np.ndarray, ...]:
+    """Like tapescan.cpu_fallback.session.derived_bars; returns host arrays [symbol x bucket]."""
+    symbols, length = mask.shape
+    buckets = -(-length // minutes)
+    outputs = [cuda.device_array((buckets, symbols), dtype) for dtype in (np.float64, np.float64, np.float64,
+                                                                          np.float64, np.int64, np.int32)]
+    inputs = _to_device(open_, high, low, close, volume, mask)
+    _derive_kernel[blocks(symbols, threads), threads](*inputs, minutes, *outputs)
+    return tuple(np.ascontiguousarray(output.copy_to_host().T) for output in outputs)

@@ -1,4 +1,5 @@
-"""One symbol's session, minute by minute: the scalar logic of the intraday and daily-value kernels.
+"""One symbol's session, minute by minute: the scalar logic of the intraday, daily-value and derived-bar
+kernels.
 
 Each function reads one symbol's bars as 1-D arrays over the session's minutes (absent bars: mask False)
 and writes its outputs in place. They are compiled inline into the CPU driver (`numba.njit`, a `prange`
@@ -43,12 +44,12 @@ def cumulate_session(high, low, close, volume, mask, out_volume, out_high, out_l
 
 
 @register_jitable(inline="always")
-def session_daily(open_, high, low, close, volume, mask, out, row):
-    """metrics.md "Daily values" of one symbol's regular session into out[:, row]:
-    open, high, low, close, volume, vwap, bars (NaN everywhere when the symbol has no bar).
+def aggregate(open_, high, low, close, volume, mask, start, stop):
+    """The bars among minutes [start, stop) as one: (open, high, low, close, volume, sum of typical price x
+    volume, bar count); prices NaN when there is no bar.
 
-    pandas equivalent: ``bars.agg(open=first, high=max, low=min, close=last, volume=sum)``, vwap =
-    ``((high + low + close) / 3 * volume).sum() / volume.sum()`` (NaN when the volume is 0).
+    pandas equivalent: ``bars.agg(open=first, high=max, low=min, close=last, volume=sum)`` and
+    ``((high + low + close) / 3 * volume).sum()``.
     """
     count = 0
     total = 0
@@ -57,7 +58,7 @@ def session_daily(open_, high, low, close, volume, mask, out, row):
     top = math.nan
     bottom = math.nan
     last = math.nan
-    for j in range(mask.shape[0]):
+    for j in range(start, stop):
         if mask[j]:
             if count == 0:
                 first_open = open_[j]
@@ -70,6 +71,19 @@ def session_daily(open_, high, low, close, volume, mask, out, row):
             total += volume[j]
             weighted += (high[j] + low[j] + close[j]) / 3.0 * volume[j]
             count += 1
+    return first_open, top, bottom, last, total, weighted, count
+
+
+@register_jitable(inline="always")
+def session_daily(open_, high, low, close, volume, mask, out, row):
+    """metrics.md "Daily values" of one symbol's regular session into out[:, row]:
+    open, high, low, close, volume, vwap, bars (NaN everywhere when the symbol has no bar).
+
+    vwap = sum((high + low + close) / 3 * volume) / volume, NaN when the volume is 0.
+    """
+    first_open, top, bottom, last, total, weighted, count = aggregate(
+        open_, high, low, close, volume, mask, 0, mask.shape[0]
+    )
     out[0, row] = first_open
     out[1, row] = top
     out[2, row] = bottom
@@ -77,3 +91,25 @@ def session_daily(open_, high, low, close, volume, mask, out, row):
     out[4, row] = total if count else math.nan
     out[5, row] = weighted / total if total > 0 else math.nan
     out[6, row] = count
+
+
+@register_jitable(inline="always")
+def derive_bars(open_, high, low, close, volume, mask, minutes, out_open, out_high, out_low, out_close,
+                out_volume, out_bars):
+    """metrics.md "Derived bars": bucket b aggregates the bars of minutes [b * minutes, (b + 1) * minutes)
+    of the session (the last bucket ends at the close); a bucket without bars has out_bars 0 and NaN prices.
+
+    pandas equivalent: ``bars.groupby((ts - open) // minutes).agg(open=first, high=max, low=min,
+    close=last, volume=sum)``.
+    """
+    length = mask.shape[0]
+    for b in range(out_bars.shape[0]):
+        first_open, top, bottom, last, total, weighted, count = aggregate(
+            open_, high, low, close, volume, mask, b * minutes, min((b + 1) * minutes, length)
+        )
+        out_open[b] = first_open
+        out_high[b] = top
+        out_low[b] = bottom
+        out_close[b] = last
+        out_volume[b] = total
+        out_bars[b] = count

@@ -15,8 +15,9 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
     pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 set before Python starts (make test-cudasim)", allow_module_level=True)
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tapescan.analytics import cumulative_intraday, daily_values
+from tapescan.analytics import cumulative_intraday, daily_values, derived_panel
 from tapescan.cpu_fallback import session as cpu
 from tapescan.gpu import session as gpu
 from tests.session_panels import panels
@@ -42,6 +43,17 @@ def test_gpu_daily_values_are_identical_to_the_cpu(panel):
     np.testing.assert_array_equal(gpu.daily_values(*inputs, threads=4), expected)
 
 
+@settings(max_examples=15, deadline=None)
+@given(panel=panels(max_symbols=9), minutes=st.sampled_from([1, 4, 15, 60]))
+def test_gpu_derived_bars_are_identical_to_the_cpu(panel, minutes):
+    inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
+    expected = cpu.empty_bars((panel.shape[0], -(-panel.shape[1] // minutes)))
+    cpu.derived_bars(*inputs, minutes, *expected)
+    for got, want in zip(gpu.derived_bars(*inputs, minutes, threads=4), expected, strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
 def test_the_analytics_api_runs_on_the_gpu_when_asked(store):
     from tapescan.synth import write_synthetic_market
 
@@ -51,3 +63,6 @@ def test_the_analytics_api_runs_on_the_gpu_when_asked(store):
     for name in ("volume", "high", "low", "last", "bars"):
         np.testing.assert_array_equal(getattr(on_gpu, name), getattr(on_cpu, name))
     assert daily_values(panel, backend="gpu").equals(daily_values(panel, backend="cpu"))
+    on_gpu, on_cpu = derived_panel(panel, 5, backend="gpu"), derived_panel(panel, 5, backend="cpu")
+    for name in ("open", "high", "low", "close", "volume", "mask"):
+        np.testing.assert_array_equal(getattr(on_gpu, name), getattr(on_cpu, name))

@@ -1,0 +1,68 @@
+"""Derived bars (metrics.md "Derived bars"): k-minute bars from the 1-minute bars of the regular session,
+in buckets aligned to the session's open, the last one ending at the close (shorter when k does not divide
+the session, and on early-close days)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from tapescan import calendar
+from tapescan.backend import resolve_backend
+from tapescan.cpu_fallback import session as cpu
+from tapescan.errors import TapescanError
+from tapescan.store import Store
+from tapescan.store.reader import SessionPanel
+
+BAR_COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
+
+
+def parse_interval(text: str) -> int:
+    """Minutes in an interval written `Nm` or `Nh` (`1m`, `5m`, `15m`, `1h`)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([mh])\s*", text.lower())
+    if not match or int(match[1]) < 1:
+        raise TapescanError(f"interval {text!r}: write a whole number of minutes or hours, e.g. 1m, 5m, 15m, 1h.")
+    return int(match[1]) * (60 if match[2] == "h" else 1)
+
+
+def derived_panel(panel: SessionPanel, minutes: int, backend: str = "auto") -> SessionPanel:
+    """The `minutes`-minute bars of a regular-session panel, as a panel whose minutes are the bucket starts
+    (a bucket without 1-minute bars has mask False, NaN prices and volume 0)."""
+    if minutes < 1:
+        raise TapescanError(f"a derived bar spans at least 1 minute (got {minutes}).")
+    session_open, _ = calendar.session_bounds(panel.date)
+    if len(panel.minutes) and panel.minutes[0] != session_open:
+        raise TapescanError("derived bars are built from the regular session; read the panel without extended hours.")
+    inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
+    if resolve_backend(backend).name == "gpu":
+        from tapescan.gpu import session as gpu
+
+        o, h, lo, c, v, bars = gpu.derived_bars(*inputs, minutes)
+    else:
+        o, h, lo, c, v, bars = cpu.empty_bars((panel.shape[0], -(-panel.shape[1] // minutes)))
+        cpu.derived_bars(*inputs, minutes, o, h, lo, c, v, bars)
+    return SessionPanel(panel.date, panel.symbols, panel.minutes[::minutes], o, h, lo, c, v, bars > 0)
+
+
+def available_times(panel: SessionPanel, minutes: int) -> pd.DatetimeIndex:
+    """When each bucket of a derived panel becomes known: min(bucket end, session close)."""
+    _, session_close = calendar.session_bounds(panel.date)
+    ends = panel.minutes + pd.Timedelta(minutes=minutes)
+    return pd.DatetimeIndex(np.minimum(ends, session_close.tz_convert(ends.tz)))
+
+
+def symbol_bars(store: Store, symbol: str, start: calendar.DateLike, end: calendar.DateLike, minutes: int,
+                backend: str = "auto") -> pd.DataFrame:
+    """One symbol's `minutes`-minute bars over the stored sessions from `start` to `end`, oldest first."""
+    first, last = calendar.to_date(start), calendar.to_date(end)
+    frames = []
+    for day in (d for d in store.sessions() if first <= d <= last):
+        derived = derived_panel(store.read_session(day, [symbol]), minutes, backend)
+        keep = derived.mask[0]
+        frames.append(pd.DataFrame({
+            "ts": derived.minutes[keep], "open": derived.open[0, keep], "high": derived.high[0, keep],
+            "low": derived.low[0, keep], "close": derived.close[0, keep], "volume": derived.volume[0, keep],
+        }))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAR_COLUMNS)
