@@ -135,3 +135,25 @@ def derived_bars(bars: pd.DataFrame, minutes: int) -> pd.DataFrame:
                 "close": part["close"].iloc[-1], "volume": int(part["volume"].sum()),
             })
     return pd.DataFrame(rows, columns=["symbol", "ts", "open", "high", "low", "close", "volume"])
+
+
+def tod_avg_volume(bars: pd.DataFrame, sessions: list, day, symbol: str, days: int, clocks: list) -> list[float]:
+    """metrics.md tod_avg_volume(N) of `symbol` as of each clock time in `clocks` (datetime.time) on session
+    `day`: the mean over the N sessions before `day` of the volume of each one's regular bars known by that
+    clock time; NaN when `day` has fewer than N sessions before it in `sessions` or the symbol misses one."""
+    position = sessions.index(day)
+    if position < days:
+        return [math.nan] * len(clocks)
+    mine = bars[bars["symbol"] == symbol]
+    local_days = mine["ts"].dt.tz_convert("America/New_York").dt.date
+    totals = []
+    for session in sessions[position - days : position]:
+        regular = regular_session_bars(mine[local_days == session])
+        if regular.empty:
+            return [math.nan] * len(clocks)
+        known = regular["ts"] + pd.Timedelta(minutes=1)
+        totals.append([
+            int(regular.loc[known <= pd.Timestamp.combine(session, clock).tz_localize("America/New_York"), "volume"].sum())
+            for clock in clocks
+        ])
+    return [sum(column) / days for column in zip(*totals)]

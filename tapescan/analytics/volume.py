@@ -1,0 +1,56 @@
+"""Time-of-day average volume and relative volume (metrics.md "Intraday metrics").
+
+Volumes are compared on one clock grid: minute j (0..389) is the clock time 09:30 + (j + 1) minutes, the
+moment the bar stamped 09:30 + j becomes known. A session's cumulative volume at clock minute j counts its
+bars known by then; after an early close it stays at the day's total, before a late open it is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tapescan import calendar
+from tapescan.analytics.session import cumulative_intraday
+from tapescan.backend import resolve_backend
+from tapescan.cpu_fallback import tod as cpu
+from tapescan.store.reader import SessionPanel
+
+CLOCK_MINUTES = 390  # 09:31 ... 16:00
+
+
+def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
+    """The clock grid on `day`: 09:31, 09:32, ..., 16:00 ET."""
+    start = pd.Timestamp(f"{calendar.to_date(day)} 09:30", tz=calendar.ET)
+    return start + pd.to_timedelta(np.arange(1, CLOCK_MINUTES + 1), unit="min")
+
+
+def clock_volume(panel: SessionPanel, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative volume of each symbol at each clock minute [symbol x 390], and which symbols traded."""
+    cumulative = cumulative_intraday(panel, backend).volume
+    grid = clock_times(panel.date)
+    position = np.searchsorted(panel.minutes + pd.Timedelta(minutes=1), grid, side="right") - 1
+    volume = np.zeros((panel.shape[0], CLOCK_MINUTES), dtype=np.int64)
+    known = position >= 0
+    volume[:, known] = cumulative[:, position[known]]
+    return volume, panel.mask.any(axis=1)
+
+
+def tod_average_volume(history: np.ndarray, present: np.ndarray, backend: str = "auto") -> np.ndarray:
+    """Mean of the window's clock volumes [symbol x 390] from history [session x symbol x 390] and presence
+    [session x symbol]; NaN for a symbol missing any session of the window."""
+    history = np.ascontiguousarray(history, dtype=np.int64)
+    if resolve_backend(backend).name == "gpu":
+        from tapescan.gpu import tod as gpu
+
+        return gpu.tod_average_volume(history, present)
+    out = np.empty((history.shape[1], history.shape[2]))
+    cpu.tod_average_volume(history, np.ascontiguousarray(present), out)
+    return out
+
+
+def relative_volume(session_volume: np.ndarray, tod_average: np.ndarray) -> np.ndarray:
+    """session_volume / tod_avg_volume, NaN where the average is 0 or undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = session_volume / tod_average
+    return np.where(tod_average > 0, ratio, np.nan)
