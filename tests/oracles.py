@@ -152,8 +152,6 @@ def tod_avg_volume(bars: pd.DataFrame, sessions: list, day, symbol: str, days: i
         if regular.empty:
             return [math.nan] * len(clocks)
         known = regular["ts"] + pd.Timedelta(minutes=1)
-        totals.append([
-            int(regular.loc[known <= pd.Timestamp.combine(session, clock).tz_localize("America/New_York"), "volume"].sum())
-            for clock in clocks
-        ])
+        instants = [pd.Timestamp.combine(session, clock).tz_localize("America/New_York") for clock in clocks]
+        totals.append([int(regular.loc[known <= at, "volume"].sum()) for at in instants])
     return [sum(column) / days for column in zip(*totals)]

@@ -25,7 +25,7 @@ def assert_close(got: float, want: float, where: str) -> None:
 def test_trailing_metrics_equal_the_oracle(daily, days):
     matrix = daily_matrix(daily, START, END)
     result = trailing_metrics(matrix, days, backend="cpu")
-    for i, day in enumerate(matrix.sessions):
+    for day in matrix.sessions:
         for symbol in matrix.symbols:
             expected = oracles.trailing_metrics(daily, matrix.sessions, day, symbol, days)
             for name in TRAILING_FIELDS:
