@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest install install-test clean
+.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest bench-analytics install install-test clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/tapescan demo
@@ -22,13 +22,16 @@ test-cpu: $(VENV)/.installed-test
 test-cudasim: $(VENV)/.installed-test
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/cudasim
 
-bench: bench-store bench-ingest
+bench: bench-store bench-ingest bench-analytics
 
 bench-store: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_store.py
 
 bench-ingest: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_ingest.py
+
+bench-analytics: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_analytics.py
 
 install: $(VENV)/.installed-base
 install-test: $(VENV)/.installed-test

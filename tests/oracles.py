@@ -69,6 +69,11 @@ def intraday_as_of(bars: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, float] 
     }
 
 
+def _daily_returns(closes: list[float]) -> pd.Series:
+    """r_d = close_d / close_prev(d) - 1 for every close after the first."""
+    return pd.Series(closes).pct_change().iloc[1:].reset_index(drop=True)
+
+
 def trailing_metrics(daily: pd.DataFrame, sessions: list, day, symbol: str, days: int,
                      benchmark: str = "SPY") -> dict[str, float]:
     """metrics.md "Trailing-window metrics" of `symbol` as of session `day` over the calendar `sessions`
@@ -100,14 +105,14 @@ def trailing_metrics(daily: pd.DataFrame, sessions: list, day, symbol: str, days
     own = values(symbol, "close", with_previous)
     if own is None:
         return out
-    returns = pd.Series(own).pct_change().iloc[1:].reset_index(drop=True)
+    returns = _daily_returns(own)
     variance = returns.var(ddof=1)
     if variance > 0:
         out["std_pct"] = 100 * math.sqrt(variance)
     bench = values(benchmark, "close", with_previous)
     if bench is None:
         return out
-    bench_returns = pd.Series(bench).pct_change().iloc[1:].reset_index(drop=True)
+    bench_returns = _daily_returns(bench)
     bench_variance = bench_returns.var(ddof=1)
     if bench_variance > 0:
         out["beta"] = returns.cov(bench_returns) / bench_variance

@@ -37,15 +37,23 @@ def daily_matrix(daily: pd.DataFrame, start: calendar.DateLike, end: calendar.Da
                  symbols: Sequence[str] | None = None) -> DailyMatrix:
     """Dense daily matrices from daily-value rows (date, symbol, high, low, close, volume, as
     `Store.read_daily` returns) over every calendar session from `start` to `end`."""
-    sessions = [day for day in calendar.sessions(start, end)["date"]]
-    names = np.asarray(sorted(daily["symbol"].unique()) if symbols is None else list(symbols), dtype=object)
-    index = pd.Index([pd.Timestamp(day) for day in sessions])
-    frames = {}
+    sessions = list(calendar.sessions(start, end)["date"])
+    rows = pd.DatetimeIndex(pd.to_datetime(sessions)).get_indexer(pd.to_datetime(daily["date"]))
+    if symbols is None:
+        cols, uniques = pd.factorize(daily["symbol"], sort=True)
+        names = np.asarray(uniques, dtype=object)
+    else:
+        names = np.asarray(list(symbols), dtype=object)
+        cols = pd.Index(names).get_indexer(daily["symbol"])
+    keep = (rows >= 0) & (cols >= 0)
+    rows, cols = rows[keep], cols[keep]
+    shape = (len(sessions), len(names))
+    arrays = {}
     for field in ("close", "volume", "high", "low"):
-        wide = daily.assign(date=pd.to_datetime(daily["date"])).pivot(index="date", columns="symbol", values=field)
-        frames[field] = wide.reindex(index=index, columns=names).to_numpy(dtype=np.float64)
-    present = ~np.isnan(frames["close"])
-    return DailyMatrix(sessions, names, frames["close"], frames["volume"], frames["high"], frames["low"], present)
+        arrays[field] = np.full(shape, np.nan)
+        arrays[field][rows, cols] = daily[field].to_numpy(dtype=np.float64)[keep]
+    present = ~np.isnan(arrays["close"])
+    return DailyMatrix(sessions, names, arrays["close"], arrays["volume"], arrays["high"], arrays["low"], present)
 
 
 def trailing_metrics(matrix: DailyMatrix, days: int, benchmark: str = "SPY",
