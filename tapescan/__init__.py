@@ -7,10 +7,12 @@ The public API, re-exported explicitly:
 - :mod:`calendar` — NYSE sessions, early closes, holidays (pandas-market-calendars).
 - :func:`resolve_backend` — which compute backend (cpu / gpu) runs, and why.
 - :func:`synthesize` — the seeded synthetic market.
+- :class:`DataManager` — bars and metrics as of a clock's now (:class:`ReplayClock`, :class:`WallClock`).
 """
 
 from tapescan import calendar
 from tapescan.backend import resolve_backend
+from tapescan.data_manager import DataManager, ReplayClock, WallClock
 from tapescan.errors import BackendError, CalendarError, StoreError, TapescanError
 from tapescan.store import SessionPanel, Store, WriteReport
 from tapescan.synth import synthesize
@@ -20,10 +22,13 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendError",
     "CalendarError",
+    "DataManager",
+    "ReplayClock",
     "SessionPanel",
     "Store",
     "StoreError",
     "TapescanError",
+    "WallClock",
     "WriteReport",
     "__version__",
     "calendar",

@@ -1,0 +1,199 @@
+"""The Data Manager: the one place the rest of tapescan asks for data, always as of "now".
+
+"Now" comes from a clock: a :class:`ReplayClock` that a backtest moves, or the :class:`WallClock` in live
+mode. Whatever the manager returns respects visibility (metrics.md "Time and sessions"): a bar is visible
+once its available time (its end; for a derived bar min(bucket end, close)) is at or before now, so no
+caller can look ahead by accident. Metrics follow metrics.md and come from the analytics layer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from tapescan import calendar
+from tapescan.analytics.bars import BAR_COLUMNS, symbol_bars
+from tapescan.analytics.volume import clock_volume, tod_average_volume
+from tapescan.errors import TapescanError
+from tapescan.store import Store
+
+ONE_MINUTE = pd.Timedelta(minutes=1)
+
+
+class Clock(Protocol):
+    def now(self) -> pd.Timestamp:
+        """The current instant, time-zone aware."""
+
+
+class WallClock:
+    """Live mode: the machine's clock."""
+
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp.now(tz=calendar.ET)
+
+
+class ReplayClock:
+    """Backtest mode: an instant that the replay sets and advances."""
+
+    def __init__(self, start: pd.Timestamp | str) -> None:
+        self._now = _aware(start)
+
+    def now(self) -> pd.Timestamp:
+        return self._now
+
+    def set(self, instant: pd.Timestamp | str) -> None:
+        self._now = _aware(instant)
+
+    def advance(self, minutes: float = 1) -> None:
+        self._now += pd.Timedelta(minutes=minutes)
+
+
+def _aware(instant: pd.Timestamp | str) -> pd.Timestamp:
+    stamp = pd.Timestamp(instant)
+    if stamp.tzinfo is None:
+        raise TapescanError(f"{instant!r} has no time zone; give one, e.g. '2024-12-02 10:00-05:00'.")
+    return stamp.tz_convert(calendar.ET)
+
+
+class DataManager:
+    """Bars and metrics of a store, as of the clock's now."""
+
+    def __init__(self, store: Store, clock: Clock | None = None, backend: str = "auto") -> None:
+        self.store = store
+        self.clock = clock or WallClock()
+        self.backend = backend
+
+    @property
+    def mode(self) -> str:
+        return "live" if isinstance(self.clock, WallClock) else "backtest"
+
+    # --- time and the calendar --------------------------------------------------------------------------
+
+    def now(self) -> pd.Timestamp:
+        return self.clock.now().tz_convert(calendar.ET)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    def is_market_open(self) -> bool:
+        return calendar.is_open(self.now())
+
+    def holiday(self, day: calendar.DateLike | None = None) -> str | None:
+        """The market holiday's name on `day` (default today), or None."""
+        return calendar.holiday_name(self.today() if day is None else day)
+
+    def session_times(self, day: calendar.DateLike | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The regular session's (open, close) on `day` (default today; early closes included), or None."""
+        day = self.today() if day is None else calendar.to_date(day)
+        return calendar.session_bounds(day) if calendar.is_session(day) else None
+
+    # --- bars -----------------------------------------------------------------------------------------
+
+    def bars(self, symbol: str, start: calendar.DateLike, end: calendar.DateLike, minutes: int = 1) -> pd.DataFrame:
+        """`minutes`-minute bars of one symbol over [start, end] (regular session), the visible ones only."""
+        symbol = symbol.upper()
+        if minutes == 1:
+            frame = self.store.read_bars(symbol, start, end)[BAR_COLUMNS]
+            available = frame["ts"] + ONE_MINUTE
+        else:
+            frame = symbol_bars(self.store, symbol, start, end, minutes, self.backend)
+            available = _derived_available(frame["ts"], minutes)
+        return frame[(available <= self.now()).to_numpy()].reset_index(drop=True)
+
+    def new_bars(self, symbols: Sequence[str]) -> BarStream:
+        """A stream of today's 1-minute bars of `symbols`, handing each out once as it becomes visible."""
+        return BarStream(self, [s.upper() for s in symbols])
+
+    # --- today, as of now -------------------------------------------------------------------------------
+
+    def _today_bars(self, symbol: str) -> pd.DataFrame:
+        return self.bars(symbol, self.today(), self.today()) if calendar.is_session(self.today()) else \
+            pd.DataFrame(columns=BAR_COLUMNS)
+
+    def session_volume(self, symbol: str) -> int | None:
+        """Volume of today's visible bars; None while none is visible."""
+        bars = self._today_bars(symbol)
+        return int(bars["volume"].sum()) if len(bars) else None
+
+    def day_high_low(self, symbol: str) -> tuple[float, float] | None:
+        """Today's high and low so far (visible bars); None while none is visible."""
+        bars = self._today_bars(symbol)
+        return (float(bars["high"].max()), float(bars["low"].min())) if len(bars) else None
+
+    def last_price(self, symbol: str) -> float | None:
+        """Close of the last visible bar today; None while none is visible."""
+        bars = self._today_bars(symbol)
+        return float(bars["close"].iloc[-1]) if len(bars) else None
+
+    # --- trailing windows (sessions before today) -------------------------------------------------------
+
+    def _window(self, days: int | None = None, years: int | None = None) -> list[dt.date]:
+        """W_N(today): the N sessions before today, or the sessions in [today - N years, today)."""
+        if (days is None) == (years is None):
+            raise TapescanError("give either a number of sessions (days=) or of years (years=).")
+        if days is not None:
+            return calendar.sessions_before(self.today(), days)
+        first = self.today() - pd.DateOffset(years=years)
+        return [d for d in calendar.sessions(first.date(), self.today())["date"] if d < self.today()]
+
+    def _daily(self, symbol: str, window: list[dt.date]) -> pd.DataFrame | None:
+        """The window's daily values of `symbol`, or None when it misses any session (undefined)."""
+        if not window:
+            return None
+        daily = self.store.read_daily(window[0], window[-1], [symbol.upper()])
+        return daily if len(daily) == len(window) else None
+
+    def average_volume(self, symbol: str, days: int) -> float:
+        """Mean daily volume over the N full sessions before today; NaN when one is missing."""
+        daily = self._daily(symbol, self._window(days=days))
+        return float(daily["volume"].mean()) if daily is not None else float("nan")
+
+    def historical_high_low(self, symbol: str, days: int | None = None, years: int | None = None) -> tuple[float, float]:
+        """Highest high and lowest low over the N sessions (or N years) before today; NaN when incomplete."""
+        daily = self._daily(symbol, self._window(days=days, years=years))
+        if daily is None:
+            return float("nan"), float("nan")
+        return float(daily["high"].max()), float(daily["low"].min())
+
+    def tod_average_volume(self, symbol: str, days: int) -> float:
+        """Mean over the N sessions before today of their volume known by now's clock time; NaN when a
+        session is missing, before 09:31 or after 16:00 (outside the clock grid)."""
+        now = self.now()
+        minute = int((now - now.normalize() - pd.Timedelta(hours=9, minutes=30)) // ONE_MINUTE) - 1
+        if not 0 <= minute < 390:
+            return float("nan")
+        window = self._window(days=days)
+        volumes = [clock_volume(self.store.read_session(day, [symbol.upper()]), self.backend) for day in window]
+        history = np.stack([volume for volume, _ in volumes])
+        present = np.stack([traded for _, traded in volumes])
+        return float(tod_average_volume(history, present, self.backend)[0, minute])
+
+
+def _derived_available(starts: pd.Series, minutes: int) -> pd.Series:
+    """min(bucket end, session close) of derived bars stamped `starts`."""
+    closes = pd.Series([calendar.session_bounds(ts.date())[1] for ts in starts], index=starts.index,
+                       dtype=starts.dtype)
+    ends = starts + pd.Timedelta(minutes=minutes)
+    return ends.where(ends <= closes, closes)
+
+
+class BarStream:
+    """Hands out today's 1-minute bars of some symbols once each, in time order, as they become visible."""
+
+    def __init__(self, manager: DataManager, symbols: list[str]) -> None:
+        self.manager = manager
+        self.symbols = symbols
+        self._handed = pd.Timestamp.min.tz_localize(calendar.ET)
+
+    def poll(self) -> pd.DataFrame:
+        """The bars that became visible since the last poll (columns symbol, ts, open, high, low, close, volume)."""
+        frames = [self.manager._today_bars(symbol).assign(symbol=symbol) for symbol in self.symbols]
+        bars = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["symbol", *BAR_COLUMNS])
+        fresh = bars[bars["ts"] > self._handed].sort_values(["ts", "symbol"], ignore_index=True)
+        if len(fresh):
+            self._handed = fresh["ts"].max()
+        return fresh[["symbol", *BAR_COLUMNS]]
