@@ -17,9 +17,9 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tapescan.analytics import cumulative_intraday, daily_values, derived_panel
 from tapescan.cpu_fallback import session as cpu
 from tapescan.gpu import session as gpu
+from tests.gpu_agreement import assert_gpu_equals_cpu_on_a_market
 from tests.session_panels import panels
 
 
@@ -54,15 +54,5 @@ def test_gpu_derived_bars_are_identical_to_the_cpu(panel, minutes):
         np.testing.assert_array_equal(got, want)
 
 
-def test_the_analytics_api_runs_on_the_gpu_when_asked(store):
-    from tapescan.synth import write_synthetic_market
-
-    write_synthetic_market(store, 12, "2024-11-29", "2024-11-29", seed=3)
-    panel = store.read_session("2024-11-29")
-    on_gpu, on_cpu = cumulative_intraday(panel, backend="gpu"), cumulative_intraday(panel, backend="cpu")
-    for name in ("volume", "high", "low", "last", "bars"):
-        np.testing.assert_array_equal(getattr(on_gpu, name), getattr(on_cpu, name))
-    assert daily_values(panel, backend="gpu").equals(daily_values(panel, backend="cpu"))
-    on_gpu, on_cpu = derived_panel(panel, 5, backend="gpu"), derived_panel(panel, 5, backend="cpu")
-    for name in ("open", "high", "low", "close", "volume", "mask"):
-        np.testing.assert_array_equal(getattr(on_gpu, name), getattr(on_cpu, name))
+def test_every_analytics_function_agrees_on_a_synthetic_market(store):
+    assert_gpu_equals_cpu_on_a_market(store, symbols=12)
