@@ -143,7 +143,7 @@ def main() -> None:
             writer.BAR_ROW_GROUP_ROWS = rows
             stores[rows] = Store.create(work / f"rg{rows}")
         write_seconds: dict[int, list[float]] = {rows: [] for rows in ROW_GROUP_CANDIDATES}
-        for day, table in synthesize(args.symbols, days[0], days[-1], seed=1):
+        for _, table in synthesize(args.symbols, days[0], days[-1], seed=1):
             for rows, store in stores.items():
                 writer.BAR_ROW_GROUP_ROWS = rows
                 started = time.perf_counter()
