@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest bench-analytics install install-test clean
+.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest bench-analytics bench-gpu install install-test clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/tapescan demo
@@ -32,6 +32,10 @@ bench-ingest: $(VENV)/.installed-bench
 
 bench-analytics: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_analytics.py
+
+# The analytics benchmark with the GPU path added (needs a usable GPU and the gpu-cu12/gpu-cu13 extra).
+bench-gpu: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_analytics.py --gpu
 
 install: $(VENV)/.installed-base
 install-test: $(VENV)/.installed-test

@@ -14,6 +14,7 @@ timing; tapescan's input is the dense panel / daily matrix already built. Result
 (relative 1e-9, NaN/null positions equal). Reported: median seconds, peer / tapescan ratios, tapescan's
 bytes (inputs read + outputs written) per second as a share of the measured memory bandwidth, the first-call
 (numba compile or cache load) time, and the peak RSS of computing all four over N and 2N sessions.
+With --gpu, the same four metrics again on the GPU from a panel built on the device (see `gpu_section`).
 
 Run: `.venv/bin/python bench/bench_analytics.py` (defaults 2,000 symbols x 60 sessions, repeat 3);
 develop with `--symbols 200 --sessions 25`.
@@ -323,6 +324,8 @@ def main() -> None:
     parser.add_argument("--start", default="2024-01-02")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="Also write the results as JSON to this file.")
+    parser.add_argument("--gpu", action="store_true",
+                        help="Also run the GPU path (needs a usable GPU, or NUMBA_ENABLE_CUDASIM=1 to try the code).")
     args = parser.parse_args()
 
     import duckdb
@@ -432,12 +435,88 @@ def main() -> None:
     trailing_row = rows[METRICS[3]]
     trailing_row["bandwidth_share"] = trailing_row["bytes"] / kernel_only / 1e9 / results["memory_bandwidth_gbs"]
     trailing_row["bandwidth_seconds"] = kernel_only
+    if args.gpu:
+        results["gpu"] = gpu_section(store, day, panel, matrix, rows, args.repeat)
     half = max(len(days) // 2, WINDOW + 2)
     results["peak_rss_mb"] = {f"{count} sessions": peak_rss_mb(store, count) for count in (half, len(days))}
     results["peak_rss_this_process_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str))
+
+
+def gpu_section(store: Store, day: dt.date, panel, matrix, cpu_rows: dict, repeat: int) -> dict:
+    """The same four metrics on the GPU, from a panel built on the device and kept resident: seconds
+    (results copied back included), ratios to tapescan CPU and polars from this run, exact equality with the
+    CPU results, the store-to-device load time, and the share of the GPU's measured memory bandwidth."""
+    from numba import cuda
+
+    from tapescan.gpu.panels import load_session
+
+    def loaded():
+        device = load_session(store, day)
+        cuda.synchronize()
+        return device
+
+    load_s, device = timed(loaded, repeat)
+    host_load_s = timed(lambda: store.read_session(day), repeat)[0]
+    runs = {
+        METRICS[0]: (lambda: daily_values(device, "gpu"), lambda: daily_values(panel, "cpu"), DAILY_OUT),
+        METRICS[1]: (lambda: cumulative_intraday(device, "gpu"), lambda: cumulative_intraday(panel, "cpu"), CUM_OUT),
+        METRICS[2]: (lambda: derived_panel(device, BUCKET, "gpu"), lambda: derived_panel(panel, BUCKET, "cpu"),
+                     ["open", "high", "low", "close", "volume", "mask"]),
+        METRICS[3]: (lambda: trailing_metrics(matrix, WINDOW, "SPY", "gpu"),
+                     lambda: trailing_metrics(matrix, WINDOW, "SPY", "cpu"), list(TRAILING_FIELDS)),
+    }
+    bandwidth = gpu_bandwidth_gbs()
+    rows = {}
+    for metric, (on_gpu, on_cpu, fields) in runs.items():
+        started = time.perf_counter()
+        on_gpu()
+        first_call = time.perf_counter() - started
+        seconds, got = timed(on_gpu, repeat)
+        want = on_cpu()
+        identical = all(np.array_equal(np.asarray(field_of(got, f)), np.asarray(field_of(want, f)), equal_nan=True)
+                        for f in fields)
+        cpu_row = cpu_rows[metric]
+        rows[metric] = {"gpu_s": seconds, "first_call_s": first_call, "identical_to_cpu": identical,
+                        "cpu_over_gpu": cpu_row["tapescan_s"] / seconds,
+                        "polars_over_gpu": cpu_row["peers"]["polars"]["s"] / seconds,
+                        "bandwidth_share": cpu_row["bytes"] / seconds / 1e9 / bandwidth}
+    return {"device": gpu_name(), "bandwidth_gbs": bandwidth, "load_s": load_s, "host_load_s": host_load_s,
+            "device_panel_mb": device.nbytes / 1e6, "metrics": rows}
+
+
+def field_of(result, name: str):
+    """A field of any analytics result (a DataFrame column, a dataclass attribute, or a dict entry)."""
+    if isinstance(result, pd.DataFrame):
+        return result[name].to_numpy(dtype=np.float64)
+    if isinstance(result, dict):
+        return result[name].to_numpy(dtype=np.float64)
+    return getattr(result, name)
+
+
+def gpu_name() -> str:
+    from numba import cuda
+
+    name = getattr(cuda.get_current_device(), "name", "the numba CUDA simulator (timings mean nothing)")
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def gpu_bandwidth_gbs() -> float:
+    """Device-to-device copy bandwidth (bytes read + written per second) of 1 GiB, best of 5 (64 MiB under the
+    simulator, where the figure means nothing)."""
+    from numba import config, cuda
+
+    count = (1 << 23) if config.ENABLE_CUDASIM else (1 << 27)
+    source, target = cuda.device_array(count), cuda.device_array(count)
+
+    def copy():
+        target.copy_to_device(source)
+        cuda.synchronize()
+
+    best = min(timed(copy, 1)[0] for _ in range(5))
+    return 2 * source.nbytes / best / 1e9
 
 
 def report(results: dict) -> None:
@@ -474,6 +553,22 @@ def report(results: dict) -> None:
     for label, megabytes in results["peak_rss_mb"].items():
         print(f"- {label}: {megabytes:.0f} MB")
     print(f"\npeak RSS of this benchmark process: {results['peak_rss_this_process_mb']:.0f} MB")
+    if "gpu" in results:
+        report_gpu(results["gpu"])
+
+
+def report_gpu(gpu: dict) -> None:
+    print(f"\n### The same metrics on the GPU: {gpu['device']}\n")
+    print(f"Measured device memory bandwidth (device-to-device copy): {gpu['bandwidth_gbs']:.0f} GB/s. The session's "
+          f"panel is built on the device from the store once ({gpu['load_s']:.4f} s, {gpu['device_panel_mb']:.1f} MB "
+          f"on the device; the host reader takes {gpu['host_load_s']:.4f} s) and stays resident; each GPU time "
+          "includes copying its results back to the host.\n")
+    print("| metric | GPU s | CPU / GPU | polars / GPU | GPU GB/s share of bandwidth | identical to CPU | first call s |")
+    print("| --- | ---: | ---: | ---: | ---: | :---: | ---: |")
+    for metric, row in gpu["metrics"].items():
+        print(f"| {metric} | {row['gpu_s']:.5f} | {row['cpu_over_gpu']:.1f}x | {row['polars_over_gpu']:.1f}x | "
+              f"{100 * row['bandwidth_share']:.1f} % | {'yes' if row['identical_to_cpu'] else 'NO'} | "
+              f"{row['first_call_s']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-import numpy as np
 import pandas as pd
 
 from tapescan import calendar
 from tapescan.analytics.bars import BAR_COLUMNS, symbol_bars
-from tapescan.analytics.volume import clock_volume, tod_average_volume
+from tapescan.analytics.volume import tod_average_volume_before
+from tapescan.analytics.window import SessionWindow
 from tapescan.errors import TapescanError
 from tapescan.store import Store
 
@@ -166,11 +166,8 @@ class DataManager:
         minute = int((now - now.normalize() - pd.Timedelta(hours=9, minutes=30)) // ONE_MINUTE) - 1
         if not 0 <= minute < 390:
             return float("nan")
-        window = self._window(days=days)
-        volumes = [clock_volume(self.store.read_session(day, [symbol.upper()]), self.backend) for day in window]
-        history = np.stack([volume for volume, _ in volumes])
-        present = np.stack([traded for _, traded in volumes])
-        return float(tod_average_volume(history, present, self.backend)[0, minute])
+        window = SessionWindow(self.store, max(days, 1), [symbol], self.backend)
+        return float(tod_average_volume_before(window, self.today(), days)[0, minute])
 
 
 def _derived_available(starts: pd.Series, minutes: int) -> pd.Series:

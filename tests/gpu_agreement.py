@@ -4,6 +4,7 @@ gives exactly the same results with backend="gpu" as with backend="cpu"."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from tapescan.analytics import (
     TRAILING_FIELDS,
@@ -14,6 +15,7 @@ from tapescan.analytics import (
     tod_average_volume,
     trailing_metrics,
 )
+from tapescan.analytics.seconds import minute_bars_from_seconds
 from tapescan.analytics.volume import clock_volume
 from tapescan.store import Store
 from tapescan.synth import write_synthetic_market
@@ -40,3 +42,17 @@ def assert_gpu_equals_cpu_on_a_market(store: Store, symbols: int) -> None:
     history, present = np.stack([v for v, _ in window]), np.stack([p for _, p in window])
     np.testing.assert_array_equal(tod_average_volume(history, present, backend="gpu"),
                                   tod_average_volume(history, present, backend="cpu"))
+    seconds = second_bars(store.read_session(sessions[3]))
+    pd.testing.assert_frame_equal(minute_bars_from_seconds(seconds, backend="gpu"),
+                                  minute_bars_from_seconds(seconds, backend="cpu"), check_exact=True)
+
+
+def second_bars(panel) -> pd.DataFrame:
+    """1-second bars at seconds 0, 17 and 59 of every 1-minute bar of the first minutes of a panel."""
+    rows, cols = np.nonzero(panel.mask[:, :30])
+    frames = [pd.DataFrame({
+        "symbol": panel.symbols[rows], "ts": panel.minutes[cols] + pd.Timedelta(seconds=second),
+        "open": panel.open[rows, cols], "high": panel.high[rows, cols], "low": panel.low[rows, cols],
+        "close": panel.close[rows, cols], "volume": panel.volume[rows, cols] // 3 + second,
+    }) for second in (0, 17, 59)]
+    return pd.concat(frames, ignore_index=True)

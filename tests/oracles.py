@@ -121,9 +121,11 @@ def trailing_metrics(daily: pd.DataFrame, sessions: list, day, symbol: str, days
     return out
 
 
-def derived_bars(bars: pd.DataFrame, minutes: int) -> pd.DataFrame:
-    """metrics.md "Derived bars": per (date, symbol), regular-session bars grouped in `minutes`-minute
-    buckets from the session's open; one row per bucket that holds a bar, stamped at the bucket start."""
+def derived_bars(bars: pd.DataFrame, minutes: int | pd.Timedelta) -> pd.DataFrame:
+    """metrics.md "Derived bars": per (date, symbol), regular-session bars grouped in buckets of `minutes`
+    minutes (or of a Timedelta: 60 seconds for 1-minute bars from 1-second bars) from the session's open; one
+    row per bucket that holds a bar, stamped at the bucket start."""
+    span = minutes if isinstance(minutes, pd.Timedelta) else pd.Timedelta(minutes=minutes)
     regular = regular_session_bars(bars)
     rows = []
     if regular.empty:
@@ -132,10 +134,10 @@ def derived_bars(bars: pd.DataFrame, minutes: int) -> pd.DataFrame:
     schedule = NYSE.schedule(min(local.dt.date), max(local.dt.date))
     for (day, symbol), group in regular.groupby([local.dt.date, "symbol"], sort=True):
         session_open = schedule.loc[pd.Timestamp(day), "market_open"].tz_convert("America/New_York")
-        bucket = (group["ts"] - session_open) // pd.Timedelta(minutes=minutes)
+        bucket = (group["ts"] - session_open) // span
         for number, part in group.sort_values("ts").groupby(bucket.loc[group.sort_values("ts").index]):
             rows.append({
-                "symbol": symbol, "ts": session_open + pd.Timedelta(minutes=minutes * int(number)),
+                "symbol": symbol, "ts": session_open + span * int(number),
                 "open": part["open"].iloc[0], "high": part["high"].max(), "low": part["low"].min(),
                 "close": part["close"].iloc[-1], "volume": int(part["volume"].sum()),
             })

@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tapescan.analytics import clock_times, clock_volume, relative_volume, tod_average_volume
+from tapescan.analytics import (
+    SessionWindow,
+    clock_times,
+    relative_volume,
+    tod_average_volume_before,
+)
+from tapescan.errors import TapescanError
 from tapescan.synth import write_synthetic_market
 from tests import oracles
 
@@ -35,14 +41,29 @@ def test_tod_average_volume_equals_the_oracle(market, days):
     bars = pd.concat(frames, ignore_index=True)
     grid = list(clock_times(sessions[0]).time)
     columns = [grid.index(clock) for clock in CLOCKS]
-    for position in range(max(days, len(sessions) - 4), len(sessions)):
-        window = [clock_volume(market.read_session(d, symbols), backend="cpu")
-                  for d in sessions[position - days : position]]
-        average = tod_average_volume(np.stack([v for v, _ in window]), np.stack([p for _, p in window]), backend="cpu")
+    window = SessionWindow(market, capacity=days + 1, backend="cpu")
+    for position in range(len(sessions)):  # from the first session, whose window the store lacks
+        average = tod_average_volume_before(window, sessions[position], days)
         for s, symbol in enumerate(symbols):
             expected = oracles.tod_avg_volume(bars, sessions, sessions[position], symbol, days, CLOCKS)
             for got, want, clock in zip(average[s, columns], expected, CLOCKS):
                 assert (math.isnan(got) and math.isnan(want)) or got == want, (symbol, clock, sessions[position])
+    assert window.reads == len(sessions) - 1  # the sweep read each session once (the last is never trailing)
+
+
+def test_the_window_keeps_the_latest_sessions_and_serves_any_order(market):
+    sessions = market.sessions()
+    window = SessionWindow(market, capacity=2, backend="cpu")
+    for day in sessions[3:6]:
+        window.panel(day)
+    assert window.resident == sessions[4:6] and window.reads == 3
+    earlier = window.panel(sessions[0])  # older than everything held: read, served, and kept over the oldest
+    assert earlier.date == sessions[0] and window.resident == [sessions[0], sessions[5]]
+    assert list(earlier.symbols) == window.symbols == list(market.symbols()["symbol"])
+    with pytest.raises(TapescanError, match="at least 1 session"):
+        SessionWindow(market, capacity=0)
+    with pytest.raises(TapescanError, match="at least 1 session"):
+        tod_average_volume_before(window, sessions[-1], 0)
 
 
 def test_relative_volume_is_undefined_where_the_average_is_zero_or_undefined():

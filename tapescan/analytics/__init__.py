@@ -13,11 +13,19 @@ from tapescan.analytics.session import (
     daily_values,
 )
 from tapescan.analytics.trailing import DailyMatrix, daily_matrix, trailing_metrics
-from tapescan.analytics.volume import clock_times, clock_volume, relative_volume, tod_average_volume
+from tapescan.analytics.volume import (
+    clock_times,
+    clock_volume,
+    relative_volume,
+    tod_average_volume,
+    tod_average_volume_before,
+)
+from tapescan.analytics.window import SessionWindow
 from tapescan.kernels.trailing import TRAILING_FIELDS
 
 __all__ = [
-    "DAILY_FIELDS", "TRAILING_FIELDS", "DailyMatrix", "IntradayCumulative", "available_times", "cumulative_intraday",
-    "clock_times", "clock_volume", "daily_matrix", "daily_values", "derived_panel", "parse_interval",
-    "relative_volume", "symbol_bars", "tod_average_volume", "trailing_metrics",
+    "DAILY_FIELDS", "TRAILING_FIELDS", "DailyMatrix", "IntradayCumulative", "SessionWindow", "available_times",
+    "clock_times", "clock_volume", "cumulative_intraday", "daily_matrix", "daily_values", "derived_panel",
+    "parse_interval", "relative_volume", "symbol_bars", "tod_average_volume", "tod_average_volume_before",
+    "trailing_metrics",
 ]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.backend import resolve_backend
+from tapescan.analytics.placement import AnyPanel, on_device, on_host, runs_on_gpu
 from tapescan.cpu_fallback import session as cpu
 from tapescan.errors import TapescanError
 from tapescan.store import Store
@@ -27,23 +27,30 @@ def parse_interval(text: str) -> int:
     return int(match[1]) * (60 if match[2] == "h" else 1)
 
 
-def derived_panel(panel: SessionPanel, minutes: int, backend: str = "auto") -> SessionPanel:
+def derived_panel(panel: AnyPanel, minutes: int, backend: str = "auto") -> SessionPanel:
     """The `minutes`-minute bars of a regular-session panel, as a panel whose minutes are the bucket starts
     (a bucket without 1-minute bars has mask False, NaN prices and volume 0)."""
     if minutes < 1:
         raise TapescanError(f"a derived bar spans at least 1 minute (got {minutes}).")
+    return bucket_panel(panel, minutes, backend)
+
+
+def bucket_panel(panel: AnyPanel, steps: int, backend: str = "auto") -> SessionPanel:
+    """Bars of `steps` consecutive panel steps (minutes, or seconds for a 1-second panel) each, in buckets
+    aligned to the session's open, the last one ending at the panel's end (the close)."""
     session_open, _ = calendar.session_bounds(panel.date)
     if len(panel.minutes) and panel.minutes[0] != session_open:
         raise TapescanError("derived bars are built from the regular session; read the panel without extended hours.")
-    inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
-    if resolve_backend(backend).name == "gpu":
+    if runs_on_gpu(backend):
         from tapescan.gpu import session as gpu
 
-        o, h, lo, c, v, bars = gpu.derived_bars(*inputs, minutes)
+        o, h, lo, c, v, bars = gpu.derived_bars(on_device(panel), steps)
     else:
-        o, h, lo, c, v, bars = cpu.empty_bars((panel.shape[0], -(-panel.shape[1] // minutes)))
-        cpu.derived_bars(*inputs, minutes, o, h, lo, c, v, bars)
-    return SessionPanel(panel.date, panel.symbols, panel.minutes[::minutes], o, h, lo, c, v, bars > 0)
+        host = on_host(panel)
+        o, h, lo, c, v, bars = cpu.empty_bars((host.shape[0], -(-host.shape[1] // steps)))
+        cpu.derived_bars(host.open, host.high, host.low, host.close, host.volume, host.mask, steps, o, h, lo, c, v,
+                         bars)
+    return SessionPanel(panel.date, panel.symbols, panel.minutes[::steps], o, h, lo, c, v, bars > 0)
 
 
 def available_times(panel: SessionPanel, minutes: int) -> pd.DatetimeIndex:
@@ -57,12 +64,17 @@ def symbol_bars(store: Store, symbol: str, start: calendar.DateLike, end: calend
                 backend: str = "auto") -> pd.DataFrame:
     """One symbol's `minutes`-minute bars over the stored sessions from `start` to `end`, oldest first."""
     first, last = calendar.to_date(start), calendar.to_date(end)
-    frames = []
-    for day in (d for d in store.sessions() if first <= d <= last):
-        derived = derived_panel(store.read_session(day, [symbol]), minutes, backend)
-        keep = derived.mask[0]
-        frames.append(pd.DataFrame({
-            "ts": derived.minutes[keep], "open": derived.open[0, keep], "high": derived.high[0, keep],
-            "low": derived.low[0, keep], "close": derived.close[0, keep], "volume": derived.volume[0, keep],
-        }))
+    frames = [panel_frame(derived_panel(store.read_session(day, [symbol]), minutes, backend))[BAR_COLUMNS]
+              for day in store.sessions() if first <= day <= last]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAR_COLUMNS)
+
+
+def panel_frame(panel: SessionPanel) -> pd.DataFrame:
+    """The bars present in a host panel, in long form: symbol, ts, open, high, low, close, volume, ordered by
+    (symbol, ts)."""
+    rows, cols = np.nonzero(panel.mask)
+    return pd.DataFrame({
+        "symbol": panel.symbols[rows], "ts": panel.minutes[cols], "open": panel.open[rows, cols],
+        "high": panel.high[rows, cols], "low": panel.low[rows, cols], "close": panel.close[rows, cols],
+        "volume": panel.volume[rows, cols],
+    })

@@ -1,6 +1,6 @@
 """Metrics of one session for all symbols at once, from a dense :class:`~tapescan.store.SessionPanel`.
 
-`cumulative_intraday` gives, for every symbol and every minute, what is known once that minute's bar has
+Both accept a host panel or a device panel (tapescan.analytics.placement). `cumulative_intraday` gives, for every symbol and every minute, what is known once that minute's bar has
 closed (metrics.md "Intraday metrics": session volume, high, low, last price), so that a scan "as of T" at
 any T is a lookup. `daily_values` gives metrics.md "Daily values". Both run on the backend that
 `tapescan.backend.resolve_backend` picks; the CPU and GPU paths run the same per-symbol code
@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tapescan.backend import resolve_backend
+from tapescan.analytics.placement import AnyPanel, on_device, on_host, runs_on_gpu
 from tapescan.cpu_fallback import session as cpu
-from tapescan.store.reader import SessionPanel
 
 #: Rows of the array `daily_values` returns, in order.
 DAILY_FIELDS = ("open", "high", "low", "close", "volume", "vwap", "bars")
@@ -39,30 +38,30 @@ class IntradayCumulative:
     bars: np.ndarray  # int32 [S, M]: visible bars
 
 
-def cumulative_intraday(panel: SessionPanel, backend: str = "auto") -> IntradayCumulative:
+def cumulative_intraday(panel: AnyPanel, backend: str = "auto") -> IntradayCumulative:
     """Session volume, high, low and last price for every symbol at the end of every minute."""
-    inputs = (panel.high, panel.low, panel.close, panel.volume, panel.mask)
-    if resolve_backend(backend).name == "gpu":
+    if runs_on_gpu(backend):
         from tapescan.gpu import session as gpu
 
-        volume, high, low, last, bars = gpu.cumulate_sessions(*inputs)
+        volume, high, low, last, bars = gpu.cumulate_sessions(on_device(panel))
     else:
-        volume, high, low, last, bars = cpu.empty_outputs(panel.shape)
-        cpu.cumulate_sessions(*inputs, volume, high, low, last, bars)
+        host = on_host(panel)
+        volume, high, low, last, bars = cpu.empty_outputs(host.shape)
+        cpu.cumulate_sessions(host.high, host.low, host.close, host.volume, host.mask, volume, high, low, last, bars)
     as_of = panel.minutes + pd.Timedelta(minutes=1)
     return IntradayCumulative(panel.symbols, as_of, volume, high, low, last, bars)
 
 
-def daily_values(panel: SessionPanel, backend: str = "auto") -> pd.DataFrame:
+def daily_values(panel: AnyPanel, backend: str = "auto") -> pd.DataFrame:
     """metrics.md "Daily values" of every symbol with at least one bar in the (regular-session) panel."""
-    inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
-    if resolve_backend(backend).name == "gpu":
+    if runs_on_gpu(backend):
         from tapescan.gpu import session as gpu
 
-        values = gpu.daily_values(*inputs)
+        values = gpu.daily_values(on_device(panel))
     else:
-        values = np.empty((len(DAILY_FIELDS), panel.shape[0]))
-        cpu.daily_values(*inputs, values)
+        host = on_host(panel)
+        values = np.empty((len(DAILY_FIELDS), host.shape[0]))
+        cpu.daily_values(host.open, host.high, host.low, host.close, host.volume, host.mask, values)
     frame = pd.DataFrame(dict(zip(DAILY_FIELDS, values)), index=pd.Index(panel.symbols, name="symbol"))
     frame = frame[frame["bars"] > 0]
     return frame.astype({"volume": np.int64, "bars": np.int32})

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.backend import resolve_backend
+from tapescan.analytics.placement import runs_on_gpu
 from tapescan.cpu_fallback import trailing as cpu
 from tapescan.errors import TapescanError
 from tapescan.kernels.trailing import TRAILING_FIELDS
@@ -69,7 +69,7 @@ def trailing_metrics(matrix: DailyMatrix, days: int, benchmark: str = "SPY",
     bench_close = matrix.close[:, column[0]].copy() if len(column) else np.full(len(matrix.sessions), np.nan)
     bench_present = ~np.isnan(bench_close)
     inputs = (matrix.close, matrix.volume, matrix.high, matrix.low, matrix.present, bench_close, bench_present)
-    if resolve_backend(backend).name == "gpu":
+    if runs_on_gpu(backend):
         from tapescan.gpu import trailing as gpu
 
         out = gpu.trailing_metrics(*inputs, days)

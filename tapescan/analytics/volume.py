@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
+from tapescan.analytics.placement import AnyPanel, runs_on_gpu
 from tapescan.analytics.session import cumulative_intraday
-from tapescan.backend import resolve_backend
+from tapescan.analytics.window import SessionWindow
 from tapescan.cpu_fallback import tod as cpu
-from tapescan.store.reader import SessionPanel
+from tapescan.errors import TapescanError
 
 CLOCK_MINUTES = 390  # 09:31 ... 16:00
 
@@ -25,22 +26,23 @@ def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
     return start + pd.to_timedelta(np.arange(1, CLOCK_MINUTES + 1), unit="min")
 
 
-def clock_volume(panel: SessionPanel, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def clock_volume(panel: AnyPanel, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Cumulative volume of each symbol at each clock minute [symbol x 390], and which symbols traded."""
-    cumulative = cumulative_intraday(panel, backend).volume
+    cumulative = cumulative_intraday(panel, backend)
     grid = clock_times(panel.date)
-    position = np.searchsorted(panel.minutes + pd.Timedelta(minutes=1), grid, side="right") - 1
+    position = np.searchsorted(cumulative.as_of, grid, side="right") - 1
     volume = np.zeros((panel.shape[0], CLOCK_MINUTES), dtype=np.int64)
     known = position >= 0
-    volume[:, known] = cumulative[:, position[known]]
-    return volume, panel.mask.any(axis=1)
+    volume[:, known] = cumulative.volume[:, position[known]]
+    traded = cumulative.bars[:, -1] > 0 if panel.shape[1] else np.zeros(panel.shape[0], dtype=bool)
+    return volume, traded
 
 
 def tod_average_volume(history: np.ndarray, present: np.ndarray, backend: str = "auto") -> np.ndarray:
     """Mean of the window's clock volumes [symbol x 390] from history [session x symbol x 390] and presence
     [session x symbol]; NaN for a symbol missing any session of the window."""
     history = np.ascontiguousarray(history, dtype=np.int64)
-    if resolve_backend(backend).name == "gpu":
+    if runs_on_gpu(backend):
         from tapescan.gpu import tod as gpu
 
         return gpu.tod_average_volume(history, present)
@@ -54,3 +56,19 @@ def relative_volume(session_volume: np.ndarray, tod_average: np.ndarray) -> np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = session_volume / tod_average
     return np.where(tod_average > 0, ratio, np.nan)
+
+
+def tod_average_volume_before(window: SessionWindow, day: calendar.DateLike, sessions: int) -> np.ndarray:
+    """tod_avg_volume(N) on `day` at every clock minute [symbol x 390] (rows: `window.symbols`), from the N
+    sessions before `day` held in `window`; NaN for a symbol missing any of them, and for every symbol when
+    the store lacks one of those sessions."""
+    if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
+        raise TapescanError(f"a time-of-day average needs at least 1 session (got {sessions!r}).")
+    backend = "gpu" if window.on_gpu else "cpu"
+    days = calendar.sessions_before(day, sessions)
+    if not set(days) <= set(window.store.sessions()):
+        return np.full((len(window.symbols), CLOCK_MINUTES), np.nan)
+    volumes = [clock_volume(window.panel(d), backend) for d in days]
+    history = np.stack([volume for volume, _ in volumes])
+    present = np.stack([traded for _, traded in volumes])
+    return tod_average_volume(history, present, backend)

@@ -1,9 +1,9 @@
 """GPU drivers of the session kernels.
 
 Layout on the device: [minute x symbol] (the transpose of the host panels), so that the threads of a warp,
-one per symbol, read neighbouring addresses at every minute (coalesced). Inputs go to the device once;
-only the results come back. Without CuPy the transposes are made on the host (under the CUDA simulator
-in CI, and on machines with numba-cuda alone).
+one per symbol, read neighbouring addresses at every minute (coalesced). The drivers take a
+:class:`~tapescan.gpu.panels.DevicePanel` (loaded on the device, or copied there once) and bring back only
+their results.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
+from tapescan.gpu.launch import THREADS_PER_BLOCK, blocks
+from tapescan.gpu.panels import DevicePanel
 from tapescan.kernels.session import cumulate_session, derive_bars, session_daily
-
-THREADS_PER_BLOCK = 128
 
 
 @cuda.jit
@@ -40,41 +40,36 @@ def _derive_kernel(open_, high, low, close, volume, mask, minutes, out_open, out
                     out_open[:, s], out_high[:, s], out_low[:, s], out_close[:, s], out_volume[:, s], out_bars[:, s])
 
 
-def blocks(n: int, threads: int) -> int:
-    """Blocks of `threads` threads that cover `n` items."""
-    return max(1, (n + threads - 1) // threads)
+def _host(device_array) -> np.ndarray:
+    """A [row x symbol] device result as the host array [symbol x row]."""
+    return np.ascontiguousarray(device_array.copy_to_host().T)
 
 
-def _to_device(*arrays: np.ndarray) -> list:
-    """[symbol x minute] host arrays as [minute x symbol] device arrays."""
-    return [cuda.to_device(np.ascontiguousarray(array.T)) for array in arrays]
-
-
-def cumulate_sessions(high, low, close, volume, mask, threads: int = THREADS_PER_BLOCK) -> tuple[np.ndarray, ...]:
+def cumulate_sessions(panel: DevicePanel, threads: int = THREADS_PER_BLOCK) -> tuple[np.ndarray, ...]:
     """Like tapescan.cpu_fallback.session.cumulate_sessions; returns host arrays [symbol x minute]."""
-    symbols, minutes = mask.shape
-    inputs = _to_device(high, low, close, volume, mask)
+    symbols, minutes = panel.shape
     outputs = [cuda.device_array((minutes, symbols), dtype) for dtype in (np.int64, np.float64, np.float64,
                                                                           np.float64, np.int32)]
-    _cumulate_kernel[blocks(symbols, threads), threads](*inputs, *outputs)
-    return tuple(np.ascontiguousarray(output.copy_to_host().T) for output in outputs)
+    _cumulate_kernel[blocks(symbols, threads), threads](panel.high, panel.low, panel.close, panel.volume,
+                                                        panel.mask, *outputs)
+    return tuple(_host(output) for output in outputs)
 
 
-def daily_values(open_, high, low, close, volume, mask, threads: int = THREADS_PER_BLOCK) -> np.ndarray:
+def daily_values(panel: DevicePanel, threads: int = THREADS_PER_BLOCK) -> np.ndarray:
     """Like tapescan.cpu_fallback.session.daily_values; returns the host array [7 x symbol]."""
-    symbols = mask.shape[0]
+    symbols = panel.shape[0]
     out = cuda.device_array((7, symbols), np.float64)
-    _daily_kernel[blocks(symbols, threads), threads](*_to_device(open_, high, low, close, volume, mask), out)
+    _daily_kernel[blocks(symbols, threads), threads](panel.open, panel.high, panel.low, panel.close, panel.volume,
+                                                     panel.mask, out)
     return out.copy_to_host()
 
 
-def derived_bars(open_, high, low, close, volume, mask, minutes: int,
-                 threads: int = THREADS_PER_BLOCK) -> tuple[np.ndarray, ...]:
+def derived_bars(panel: DevicePanel, minutes: int, threads: int = THREADS_PER_BLOCK) -> tuple[np.ndarray, ...]:
     """Like tapescan.cpu_fallback.session.derived_bars; returns host arrays [symbol x bucket]."""
-    symbols, length = mask.shape
+    symbols, length = panel.shape
     buckets = -(-length // minutes)
     outputs = [cuda.device_array((buckets, symbols), dtype) for dtype in (np.float64, np.float64, np.float64,
                                                                           np.float64, np.int64, np.int32)]
-    inputs = _to_device(open_, high, low, close, volume, mask)
-    _derive_kernel[blocks(symbols, threads), threads](*inputs, minutes, *outputs)
-    return tuple(np.ascontiguousarray(output.copy_to_host().T) for output in outputs)
+    _derive_kernel[blocks(symbols, threads), threads](panel.open, panel.high, panel.low, panel.close, panel.volume,
+                                                      panel.mask, minutes, *outputs)
+    return tuple(_host(output) for output in outputs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from tapescan.gpu.session import THREADS_PER_BLOCK, blocks
+from tapescan.gpu.launch import THREADS_PER_BLOCK, blocks
 from tapescan.kernels.trailing import TRAILING_FIELDS, trailing_symbol
 
 

@@ -49,13 +49,70 @@ class SessionPanel:
         return self.mask.shape
 
 
-def _session_file(root: Path, manifest: Manifest, day: dt.date) -> Path:
+def session_file(root: Path, manifest: Manifest, day: dt.date) -> Path:
     entry = manifest.bars_1m.get(day.isoformat())
     if entry is None:
         stored = sorted(manifest.bars_1m)
         span = f"{stored[0]} to {stored[-1]}" if stored else "nothing yet"
         raise StoreError(f"the store holds no bars for the session {day} (it holds {span}).")
     return root / entry.file
+
+
+@dataclass(frozen=True)
+class SessionColumns:
+    """One session's stored bars as flat columns, before they are placed into a panel.
+
+    `codes` index `names` (the file's symbol dictionary); `lookup[code]` is the bar's panel row (-1: not
+    wanted). A bar belongs in the panel when its row is >= 0 and it is a regular-session bar (or the panel is
+    extended); its minute column is ``(ts - minutes[0]) // 1 minute``.
+    """
+
+    day: dt.date
+    row_names: np.ndarray  # object [S]: the panel's symbols, in row order
+    minutes: pd.DatetimeIndex  # the panel's bar starts (ET)
+    lookup: np.ndarray  # int32 [len(names)]: panel row of each dictionary code, -1 if not wanted
+    codes: np.ndarray  # int32 [N]
+    ts: np.ndarray  # int64 [N], ns since the epoch
+    extended: np.ndarray  # bool [N]
+    table: pa.Table  # the rows as read: open, high, low, close, volume
+
+    def column(self, name: str) -> np.ndarray:
+        """One value column (open, high, low, close or volume) as a numpy array."""
+        return self.table.column(name).to_numpy()
+
+
+def read_session_columns(
+    root: Path,
+    manifest: Manifest,
+    day: dt.date,
+    symbols: list[str] | None = None,
+    extended_hours: bool = False,
+) -> SessionColumns:
+    """The bars of one session as flat columns, with each wanted bar's panel row: what `read_session` places
+    on the host and tapescan.gpu.panels places on the device."""
+    open_ts, close_ts = calendar.session_bounds(day)
+    path = session_file(root, manifest, day)
+    columns = ["symbol", "ts", *PRICE_FIELDS, "volume", "extended"]
+    filters = None
+    if symbols is not None:
+        stored_rows = manifest.bars_1m[day.isoformat()].rows
+        if len(symbols) * 390 < SUBSET_FILTER_SHARE * stored_rows:
+            filters = [("symbol", "in", list(symbols))]
+    table = pq.read_table(path, columns=columns, filters=filters, read_dictionary=["symbol"])
+    dictionary = table.column("symbol").combine_chunks()
+    names = np.asarray(dictionary.dictionary.to_pylist(), dtype=object)
+    codes = dictionary.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    extended = table.column("extended").to_numpy()
+    if symbols is None:
+        regular = codes if extended_hours else codes[~extended]
+        used = np.bincount(regular, minlength=len(names)) > 0
+        row_names = np.sort(names[used])
+    else:
+        row_names = np.asarray(list(symbols), dtype=object)
+    lookup = pd.Index(row_names).get_indexer(names).astype(np.int32)
+    ts = table.column("ts").cast(pa.int64()).to_numpy()
+    minutes = _minute_axis(day, open_ts, close_ts, extended_hours, ts)
+    return SessionColumns(day, row_names, minutes, lookup, codes, ts, extended, table)
 
 
 def read_session(
@@ -66,48 +123,32 @@ def read_session(
     extended_hours: bool = False,
 ) -> SessionPanel:
     """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None)."""
-    open_ts, close_ts = calendar.session_bounds(day)
-    path = _session_file(root, manifest, day)
-    columns = ["symbol", "ts", *PRICE_FIELDS, "volume", "extended"]
-    filters = None
-    if symbols is not None:
-        stored_rows = manifest.bars_1m[day.isoformat()].rows
-        if len(symbols) * 390 < SUBSET_FILTER_SHARE * stored_rows:
-            filters = [("symbol", "in", list(symbols))]
-    table = pq.read_table(path, columns=columns, filters=filters, read_dictionary=["symbol"])
-    dictionary = table.column("symbol").combine_chunks()
-    names = np.asarray(dictionary.dictionary.to_pylist(), dtype=object)
-    codes = dictionary.indices.to_numpy(zero_copy_only=False)
-    wanted = np.ones(len(codes), dtype=bool) if extended_hours else ~table.column("extended").to_numpy()
-    if symbols is None:
-        used = np.bincount(codes[wanted], minlength=len(names)) > 0
-        row_names = np.sort(names[used])
-    else:
-        row_names = np.asarray(list(symbols), dtype=object)
-    rows = pd.Index(row_names).get_indexer(names)[codes]
-    ts = table.column("ts").cast(pa.int64()).to_numpy()
-    minutes = _minute_axis(day, open_ts, close_ts, extended_hours, ts)
-    cols = (ts - minutes[0].value) // NS_PER_MINUTE
-    keep = wanted & (rows >= 0)
+    columns = read_session_columns(root, manifest, day, symbols, extended_hours)
+    rows = columns.lookup[columns.codes]
+    keep = rows >= 0 if extended_hours else (rows >= 0) & ~columns.extended
     everything = bool(keep.all())
-    shape = (len(row_names), len(minutes))
-    flat = rows * shape[1] + cols
+    flat = rows * len(columns.minutes) + (columns.ts - columns.minutes[0].value) // NS_PER_MINUTE
     if not everything:
         flat = flat[keep]
+    values = {name: columns.column(name) if everything else columns.column(name)[keep]
+              for name in (*PRICE_FIELDS, "volume")}
+    return place_bars(day, columns.row_names.astype(str), columns.minutes, flat, values)
 
-    def values(name: str) -> np.ndarray:
-        column = table.column(name).to_numpy()
-        return column if everything else column[keep]
 
+def place_bars(day: dt.date, row_names: np.ndarray, steps: pd.DatetimeIndex, flat: np.ndarray,
+               values: dict[str, np.ndarray]) -> SessionPanel:
+    """A panel [symbol x step] with bar i of `values` (open, high, low, close, volume) in the cell at flat
+    position `flat[i]` (row * steps + step); every other cell absent."""
+    shape = (len(row_names), len(steps))
     arrays = {}
     for name in PRICE_FIELDS:
         arrays[name] = np.full(shape, np.nan)
-        arrays[name].ravel()[flat] = values(name)
+        arrays[name].ravel()[flat] = values[name]
     volume = np.zeros(shape, dtype=np.int64)
-    volume.ravel()[flat] = values("volume")
+    volume.ravel()[flat] = values["volume"]
     mask = np.zeros(shape, dtype=bool)
     mask.ravel()[flat] = True
-    return SessionPanel(date=day, symbols=row_names.astype(str), minutes=minutes, volume=volume, mask=mask, **arrays)
+    return SessionPanel(date=day, symbols=row_names, minutes=steps, volume=volume, mask=mask, **arrays)
 
 
 def _minute_axis(

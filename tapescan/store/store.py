@@ -85,6 +85,13 @@ class Store:
         """One session as dense [symbol x minute] arrays plus a presence mask."""
         return self._retrying(reader.read_session, calendar.to_date(day), symbols, extended_hours)
 
+    def read_session_columns(
+        self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False
+    ) -> reader.SessionColumns:
+        """One session's bars as flat columns with their panel rows (for building the panel elsewhere, e.g. on
+        the GPU)."""
+        return self._retrying(reader.read_session_columns, calendar.to_date(day), symbols, extended_hours)
+
     def read_bars(
         self, symbol: str, start: calendar.DateLike, end: calendar.DateLike, extended_hours: bool = False
     ) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from tapescan.cpu_fallback import session as cpu
 from tapescan.gpu import session as gpu
+from tapescan.gpu.panels import DevicePanel
 from tests.gpu_agreement import assert_gpu_equals_cpu_on_a_market
 from tests.session_panels import panels
 
@@ -26,10 +27,9 @@ from tests.session_panels import panels
 @settings(max_examples=15, deadline=None)
 @given(panel=panels(max_symbols=9))
 def test_gpu_cumulative_intraday_is_identical_to_the_cpu(panel):
-    inputs = (panel.high, panel.low, panel.close, panel.volume, panel.mask)
     expected = cpu.empty_outputs(panel.shape)
-    cpu.cumulate_sessions(*inputs, *expected)
-    for got, want in zip(gpu.cumulate_sessions(*inputs, threads=4), expected, strict=True):
+    cpu.cumulate_sessions(panel.high, panel.low, panel.close, panel.volume, panel.mask, *expected)
+    for got, want in zip(gpu.cumulate_sessions(DevicePanel.from_host(panel), threads=4), expected, strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
 
@@ -40,7 +40,7 @@ def test_gpu_daily_values_are_identical_to_the_cpu(panel):
     inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
     expected = np.empty((7, panel.shape[0]))
     cpu.daily_values(*inputs, expected)
-    np.testing.assert_array_equal(gpu.daily_values(*inputs, threads=4), expected)
+    np.testing.assert_array_equal(gpu.daily_values(DevicePanel.from_host(panel), threads=4), expected)
 
 
 @settings(max_examples=15, deadline=None)
@@ -49,7 +49,7 @@ def test_gpu_derived_bars_are_identical_to_the_cpu(panel, minutes):
     inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
     expected = cpu.empty_bars((panel.shape[0], -(-panel.shape[1] // minutes)))
     cpu.derived_bars(*inputs, minutes, *expected)
-    for got, want in zip(gpu.derived_bars(*inputs, minutes, threads=4), expected, strict=True):
+    for got, want in zip(gpu.derived_bars(DevicePanel.from_host(panel), minutes, threads=4), expected, strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
 
