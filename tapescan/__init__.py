@@ -8,12 +8,14 @@ The public API, re-exported explicitly:
 - :func:`resolve_backend` — which compute backend (cpu / gpu) runs, and why.
 - :func:`synthesize` — the seeded synthetic market.
 - :class:`DataManager` — bars and metrics as of a clock's now (:class:`ReplayClock`, :class:`WallClock`).
+- :class:`ScannerConfig`, :func:`load_scanner_config`, :func:`scan`, :func:`sweep` — the scanner.
 """
 
 from tapescan import calendar
 from tapescan.backend import resolve_backend
 from tapescan.data_manager import DataManager, ReplayClock, WallClock
 from tapescan.errors import BackendError, CalendarError, StoreError, TapescanError
+from tapescan.scanner import ScannerConfig, load_scanner_config, scan, sweep
 from tapescan.store import SessionPanel, Store, WriteReport
 from tapescan.synth import synthesize
 
@@ -24,6 +26,7 @@ __all__ = [
     "CalendarError",
     "DataManager",
     "ReplayClock",
+    "ScannerConfig",
     "SessionPanel",
     "Store",
     "StoreError",
@@ -32,6 +35,9 @@ __all__ = [
     "WriteReport",
     "__version__",
     "calendar",
+    "load_scanner_config",
     "resolve_backend",
+    "scan",
+    "sweep",
     "synthesize",
 ]

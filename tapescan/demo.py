@@ -1,4 +1,5 @@
-"""The embedded demo: a small synthetic market built once into a cache folder, and what it holds.
+"""The embedded demo: a small synthetic market built once into a cache folder, what it holds, and the
+client's scanner config run over it.
 
 The range (September to December 2024) has holidays (Labor Day is just before it; Thanksgiving and
 Christmas inside) and two early closes (November 29 and December 24), so the demo shows the calendar at
@@ -8,6 +9,8 @@ work. The market is rebuilt only when the folder does not hold it completely.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 
 from tapescan import calendar
+from tapescan.fsio import write_bytes_atomic
+from tapescan.scanner import ScannerConfig
 from tapescan.store import Store
 from tapescan.synth import write_synthetic_market
 
@@ -73,3 +78,30 @@ def most_active(store: Store, day: dt.date, count: int = 10) -> pd.DataFrame:
     """The `count` symbols with the highest volume on `day`, with their daily values."""
     daily = store.read_daily(day, day)
     return daily.nlargest(count, "volume")[["symbol", "open", "high", "low", "close", "volume", "vwap", "bars"]]
+
+
+# The client's market_scanner_config asks for a correlation between 1 and 10: a correlation never exceeds 1,
+# so only perfectly correlated symbols could pass and the scan would find nothing on any market. The demo
+# keeps every other bound as the client wrote it and reads the correlation block as "between 0.3 and 1".
+DEMO_ADJUSTMENTS = {"correlation": {"min": 0.3, "max": 1, "days": 10}}
+DEMO_SCAN_TIME = dt.time(11, 0)
+DEMO_SWEEP_SESSIONS = 21
+
+
+def client_config_document() -> dict:
+    """The client's market_scanner_config exactly as written in their notes (packaged with tapescan)."""
+    resource = importlib.resources.files("tapescan") / "data" / "examples" / "client_market_scanner_config.json"
+    return json.loads(resource.read_text(encoding="utf-8"))
+
+
+def demo_config(folder: Path) -> tuple[ScannerConfig, Path, list[str]]:
+    """The client's config with the demo's adjustments, saved as `folder`/demo_scanner_config.json for the
+    user to run and edit, and what was changed, in words."""
+    document = client_config_document()["market_scanner_config"]
+    notes = []
+    for key, block in DEMO_ADJUSTMENTS.items():
+        notes.append(f"{key}: the client's {document[key]} becomes {block}")
+        document = {**document, key: block}
+    path = folder / "demo_scanner_config.json"
+    write_bytes_atomic(path, json.dumps({"market_scanner_config": document}, indent=2).encode() + b"\n")
+    return ScannerConfig.model_validate(document), path, notes

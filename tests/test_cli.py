@@ -35,7 +35,7 @@ def test_help_lists_exactly_the_working_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     commands = typer.main.get_command(app).commands
-    assert sorted(commands) == ["bars", "calendar", "daily", "demo", "doctor", "ingest", "synth"]
+    assert sorted(commands) == ["bars", "calendar", "daily", "demo", "doctor", "ingest", "scan", "sweep", "synth"]
     for command in commands:
         assert command in result.output
 
@@ -143,5 +143,14 @@ def test_demo_builds_once_and_shows_the_market(tmp_path):
     assert "84 sessions (2024-09-03 to 2024-12-31), 300 symbols" in first.stdout
     assert "holiday: Thanksgiving Day" in first.stdout and "2024-11-29,early close at 13:00 ET" in first.stdout
     assert "SPY" in first.stdout
+    assert "correlation min 1 / max 10: a correlation never exceeds 1" in first.stdout
+    from tapescan import Store, load_scanner_config, scan
+
+    store = Store(tmp_path / "demo")
+    config = load_scanner_config(store.path / "demo_scanner_config.json")
+    hits = scan(store, config, "2024-12-31", "11:00", backend="cpu")
+    assert f"Scan 2024-12-31 at 11:00 ET: {len(hits)} symbol(s) pass every filter" in first.stdout
+    assert len(hits) > 0 and all(f"2024-12-31,11:00,{symbol}," in first.stdout for symbol in hits["symbol"])
+    assert "first hit per symbol and session" in first.stdout
     again = tapescan("demo", "--dir", str(tmp_path / "demo"))
     assert again.returncode == 0 and "reusing the demo market" in again.stderr

@@ -1,14 +1,15 @@
 """Metrics of one session for all symbols at once, from a dense :class:`~tapescan.store.SessionPanel`.
 
-Both accept a host panel or a device panel (tapescan.analytics.placement). `cumulative_intraday` gives, for every symbol and every minute, what is known once that minute's bar has
-closed (metrics.md "Intraday metrics": session volume, high, low, last price), so that a scan "as of T" at
-any T is a lookup. `daily_values` gives metrics.md "Daily values". Both run on the backend that
+Both accept a host panel or a device panel (tapescan.analytics.placement). `cumulative_intraday` gives,
+for every symbol and every minute, what is known once that minute's bar has closed (metrics.md "Intraday
+metrics": session volume, high, low, last price), so that a scan "as of T" at any T is a lookup. `daily_values` gives metrics.md "Daily values". Both run on the backend that
 `tapescan.backend.resolve_backend` picks; the CPU and GPU paths run the same per-symbol code
 (tapescan/kernels/session.py) and give identical results.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ class IntradayCumulative:
     is 0 nothing is known yet: prices are NaN and every intraday metric is undefined.
     """
 
+    date: dt.date
     symbols: np.ndarray
     as_of: pd.DatetimeIndex  # open + (j + 1) minutes, ET
     volume: np.ndarray  # int64 [S, M]: session volume
@@ -49,7 +51,7 @@ def cumulative_intraday(panel: AnyPanel, backend: str = "auto") -> IntradayCumul
         volume, high, low, last, bars = cpu.empty_outputs(host.shape)
         cpu.cumulate_sessions(host.high, host.low, host.close, host.volume, host.mask, volume, high, low, last, bars)
     as_of = panel.minutes + pd.Timedelta(minutes=1)
-    return IntradayCumulative(panel.symbols, as_of, volume, high, low, last, bars)
+    return IntradayCumulative(panel.date, panel.symbols, as_of, volume, high, low, last, bars)
 
 
 def daily_values(panel: AnyPanel, backend: str = "auto") -> pd.DataFrame:

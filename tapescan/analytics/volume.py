@@ -12,7 +12,7 @@ import pandas as pd
 
 from tapescan import calendar
 from tapescan.analytics.placement import AnyPanel, runs_on_gpu
-from tapescan.analytics.session import cumulative_intraday
+from tapescan.analytics.session import IntradayCumulative, cumulative_intraday
 from tapescan.analytics.window import SessionWindow
 from tapescan.cpu_fallback import tod as cpu
 from tapescan.errors import TapescanError
@@ -28,13 +28,17 @@ def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
 
 def clock_volume(panel: AnyPanel, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Cumulative volume of each symbol at each clock minute [symbol x 390], and which symbols traded."""
-    cumulative = cumulative_intraday(panel, backend)
-    grid = clock_times(panel.date)
+    return clock_volume_of(cumulative_intraday(panel, backend))
+
+
+def clock_volume_of(cumulative: IntradayCumulative) -> tuple[np.ndarray, np.ndarray]:
+    """`clock_volume` from a session's cumulative intraday metrics already computed."""
+    grid = clock_times(cumulative.date)
     position = np.searchsorted(cumulative.as_of, grid, side="right") - 1
-    volume = np.zeros((panel.shape[0], CLOCK_MINUTES), dtype=np.int64)
+    volume = np.zeros((len(cumulative.symbols), CLOCK_MINUTES), dtype=np.int64)
     known = position >= 0
     volume[:, known] = cumulative.volume[:, position[known]]
-    traded = cumulative.bars[:, -1] > 0 if panel.shape[1] else np.zeros(panel.shape[0], dtype=bool)
+    traded = cumulative.bars[:, -1] > 0 if cumulative.bars.shape[1] else np.zeros(len(cumulative.symbols), bool)
     return volume, traded
 
 

@@ -9,7 +9,16 @@ from dataclasses import dataclass
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 
 @dataclass(frozen=True)
@@ -43,13 +52,28 @@ def say(ctx: typer.Context, message: str) -> None:
         stderr_console().print(message, highlight=False)
 
 
+class RateColumn(ProgressColumn):
+    """Items per second, e.g. "12.5 sessions/s" (blank until rich has measured a speed)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.1f} {self.unit}/s")
+
+
 @contextlib.contextmanager
-def progress_bar(ctx: typer.Context, description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield `advance(n)`; draws a progress bar on a terminal, nothing in pipes or with `--quiet`."""
+def progress_bar(ctx: typer.Context, description: str, total: int,
+                 unit: str | None = None) -> Iterator[Callable[[int], None]]:
+    """Yield `advance(n)`; draws a progress bar (with a rate in `unit`s per second when given) on a terminal,
+    nothing in pipes or with `--quiet`."""
     if options(ctx).quiet or not sys.stderr.isatty():
         yield lambda n=1: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               *((RateColumn(unit),) if unit else ()), TimeRemainingColumn())
     with Progress(*columns, console=stderr_console(), transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)

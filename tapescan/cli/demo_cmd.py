@@ -9,8 +9,10 @@ import typer
 
 from tapescan import calendar
 from tapescan import demo as demo_market
-from tapescan.cli.context import progress_bar, say, stdout_console
+from tapescan.cli.context import options, progress_bar, say, stdout_console
 from tapescan.cli.output import show_frame
+from tapescan.scanner import ScannerConfig
+from tapescan.scanner.engine import scan, sweep
 from tapescan.store import Store
 
 
@@ -18,7 +20,7 @@ def demo(
     ctx: typer.Context,
     directory: Path | None = typer.Option(None, "--dir", help="Where to build the demo store (default: a cache folder)."),
 ) -> None:
-    """Build a synthetic market (300 symbols, Sep-Dec 2024) and show the store, the calendar and the busiest symbols."""
+    """Build a synthetic market (300 symbols, Sep-Dec 2024), show what it holds, and run the client's scanner."""
     path = directory or demo_market.default_demo_dir()
     started = time.perf_counter()
     total = len(calendar.sessions(demo_market.DEMO_START, demo_market.DEMO_END))
@@ -39,4 +41,41 @@ def demo(
     show_frame(demo_market.calendar_facts(first, last))
     out.print(f"[bold]Most active symbols[/] on {last} (daily values from regular-session bars)", highlight=False)
     show_frame(demo_market.most_active(store, last))
+    config_path = _scanner(ctx, store, summary.sessions)
     out.print(f"Next: tapescan bars AAPL --store {path} --start {last} --end {last}", highlight=False)
+    out.print(f"      tapescan scan {config_path} --store {path} --date {last} --time 10:00", highlight=False)
+    out.print(f"      tapescan sweep {config_path} --store {path} --start {first} --end {last} --output hits.parquet",
+              highlight=False)
+
+
+def _scanner(ctx: typer.Context, store: Store, sessions: list) -> Path:
+    """Run the client's scanner config (as the demo adjusts it) at one moment and over the last month; returns
+    where the demo's config was saved."""
+    """Run the client's scanner config (as the demo adjusts it) at one moment and over the last month."""
+    out = stdout_console()
+    client = ScannerConfig.model_validate(demo_market.client_config_document())
+    out.print("[bold]Scanner[/] the client's market_scanner_config, as written, loads with these warnings:",
+              highlight=False)
+    for warning in client.warnings():
+        out.print(f"  - {warning}", highlight=False)
+    config, config_path, notes = demo_market.demo_config(store.path)
+    out.print("  so the demo changes only this (every other bound is the client's):", highlight=False)
+    for note in notes:
+        out.print(f"  - {note}", highlight=False)
+    backend = options(ctx).backend
+    day, moment = sessions[-1], demo_market.DEMO_SCAN_TIME
+    hits = scan(store, config, day, moment, backend)
+    out.print(f"[bold]Scan[/] {day} at {moment:%H:%M} ET: {len(hits)} symbol(s) pass every filter "
+              f"(universe: the 5 symbols + SP500 + NASDAQ100 - AAPL, MSFT, as held by the demo store)", highlight=False)
+    show_frame(hits.round(3))
+    days = sessions[-demo_market.DEMO_SWEEP_SESSIONS:]
+    started = time.perf_counter()
+    swept = sweep(store, config, days[0], days[-1], first_hit=True, backend=backend)
+    seconds = time.perf_counter() - started
+    per_session = swept.groupby("date").agg(hits=("symbol", "size"), first_time=("time", "min"),
+                                            last_time=("time", "max")).reset_index()
+    out.print(f"[bold]Sweep[/] {days[0]} to {days[-1]}, every minute {config.start_time:%H:%M}-"
+              f"{config.end_time:%H:%M} ET (never past an early close), first hit per symbol and session: "
+              f"{len(swept)} hits in {len(days)} sessions, {seconds:.1f} s", highlight=False)
+    show_frame(per_session)
+    return config_path

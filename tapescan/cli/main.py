@@ -14,7 +14,7 @@ import pydantic
 import typer
 from rich.markup import escape
 
-from tapescan.cli import bars_cmd, calendar_cmd, daily_cmd, demo_cmd, doctor_cmd, ingest_cmd, synth_cmd
+from tapescan.cli import bars_cmd, calendar_cmd, daily_cmd, demo_cmd, doctor_cmd, ingest_cmd, scan_cmd, synth_cmd
 from tapescan.cli.context import CliOptions, stderr_console
 from tapescan.errors import TapescanError
 
@@ -52,6 +52,8 @@ def global_options(
 app.command("demo")(demo_cmd.demo)
 app.command("synth")(synth_cmd.synth)
 app.command("ingest")(ingest_cmd.ingest)
+app.command("scan")(scan_cmd.scan)
+app.command("sweep")(scan_cmd.sweep)
 app.command("bars")(bars_cmd.bars)
 app.command("daily")(daily_cmd.daily)
 app.command("calendar")(calendar_cmd.calendar)

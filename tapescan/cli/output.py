@@ -6,10 +6,14 @@ formats and as Arrow timestamps with their zone in Parquet.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from rich.table import Table
 
 from tapescan.cli.context import stdout_console
@@ -78,3 +82,27 @@ def emit_frame(frame: pd.DataFrame, output: Path | None, title: str | None = Non
         show_frame(frame, title)
     else:
         write_frame(frame, output)
+
+
+STREAM_SUFFIXES = (".csv", ".parquet")
+
+
+@contextlib.contextmanager
+def frame_stream(output: Path, schema: pa.Schema) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Yield `write(frame)` that appends frames with `schema`'s columns to a .csv or .parquet file, so that a
+    result larger than memory can be written part by part; the file appears (atomically) only when the
+    block completes, and holds at least the header / schema."""
+    suffix = output.suffix.lower()
+    if suffix not in STREAM_SUFFIXES:
+        raise TapescanError(f"--output {output}: this result is written as it is computed; use a name ending in "
+                            ".parquet or .csv.")
+    check_output_path(output)
+    with atomic_path(output) as tmp:
+        if suffix == ".parquet":
+            with pq.ParquetWriter(tmp, schema) as writer:
+                yield lambda frame: writer.write_table(pa.Table.from_pandas(frame, schema=schema,
+                                                                            preserve_index=False))
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                fh.write(",".join(schema.names) + "\n")
+                yield lambda frame: _iso_text(frame).to_csv(fh, header=False, index=False)
