@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -14,13 +12,9 @@ from typer.testing import CliRunner
 from tapescan.cli.main import app
 from tapescan.store import Store
 from tapescan.synth import synthesize
+from tests.cli_process import tapescan
 
 runner = CliRunner()
-
-
-def tapescan(*args: str) -> subprocess.CompletedProcess:
-    """Run the real console entry point in a fresh process (as a user's shell would)."""
-    return subprocess.run([sys.executable, "-m", "tapescan.cli.main", *args], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,12 @@
+"""Running the real `tapescan` entry point in a fresh process, as a user's shell would (exit codes and
+messages included: the error handling lives in `main`, which CliRunner bypasses)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def tapescan(*args: str) -> subprocess.CompletedProcess:
+    """`tapescan ARGS...` in a fresh Python process; stdout and stderr captured as text."""
+    return subprocess.run([sys.executable, "-m", "tapescan.cli.main", *args], capture_output=True, text=True)
