@@ -19,7 +19,7 @@ import pandas as pd
 from numba import cuda
 
 from tapescan import calendar
-from tapescan.gpu.launch import THREADS_PER_BLOCK, blocks
+from tapescan.gpu.launch import THREADS_PER_BLOCK, stride_launch
 from tapescan.store import SessionPanel, Store
 from tapescan.store.reader import session_file
 from tapescan.store.schema import NS_PER_MINUTE, PRICE_FIELDS
@@ -68,8 +68,10 @@ class DevicePanel:
 
 @cuda.jit
 def _empty_kernel(open_, high, low, close, volume, mask):
-    minute, symbol = cuda.grid(2)
-    if minute < mask.shape[0] and symbol < mask.shape[1]:
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    width = mask.shape[1]
+    for cell in range(start, mask.size, stride):
+        minute, symbol = cell // width, cell % width
         open_[minute, symbol] = math.nan
         high[minute, symbol] = math.nan
         low[minute, symbol] = math.nan
@@ -81,8 +83,8 @@ def _empty_kernel(open_, high, low, close, volume, mask):
 @cuda.jit
 def _place_kernel(lookup, codes, ts, extended, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
                   open_, high, low, close, volume, mask):
-    i = cuda.grid(1)
-    if i < codes.shape[0]:
+    first, stride = cuda.grid(1), cuda.gridsize(1)
+    for i in range(first, codes.shape[0], stride):
         row = lookup[codes[i]]
         if row >= 0 and not extended[i]:
             minute = (ts[i] - start_ns) // NS_PER_MINUTE
@@ -95,7 +97,7 @@ def _place_kernel(lookup, codes, ts, extended, start_ns, bar_open, bar_high, bar
 
 
 @dataclass(frozen=True)
-class _FlatColumns:
+class FlatColumns:
     """A session's bars as flat columns (device or host arrays) with the panel rows they map to."""
 
     row_names: np.ndarray
@@ -107,14 +109,14 @@ class _FlatColumns:
     values: tuple[Any, ...]  # open, high, low, close, volume
 
 
-def _columns_with_pyarrow(store: Store, day: dt.date, symbols: list[str] | None) -> _FlatColumns:
+def _columns_with_pyarrow(store: Store, day: dt.date, symbols: list[str] | None) -> FlatColumns:
     columns = store.read_session_columns(day, symbols)
     values = tuple(columns.column(name) for name in (*PRICE_FIELDS, "volume"))
-    return _FlatColumns(columns.row_names, columns.minutes, columns.lookup, columns.codes, columns.ts,
+    return FlatColumns(columns.row_names, columns.minutes, columns.lookup, columns.codes, columns.ts,
                         columns.extended, values)
 
 
-def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str] | None) -> _FlatColumns:
+def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str] | None) -> FlatColumns:
     """The session's regular bars read by cuDF into device memory; only the symbol dictionary comes to the host."""
     path = session_file(store.path, store.manifest(), day)
     frame = cudf.read_parquet(str(path), columns=["symbol", "ts", *PRICE_FIELDS, "volume", "extended"])
@@ -126,7 +128,7 @@ def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str]
     open_ts, close_ts = calendar.session_bounds(day)
     minutes = pd.date_range(open_ts, close_ts, freq="1min", inclusive="left")
     values = tuple(frame[name].values for name in (*PRICE_FIELDS, "volume"))
-    return _FlatColumns(row_names, minutes, lookup, category.cat.codes.astype("int32").values,
+    return FlatColumns(row_names, minutes, lookup, category.cat.codes.astype("int32").values,
                         frame["ts"].astype("int64").values, frame["extended"].values, values)
 
 
@@ -139,21 +141,30 @@ def _cudf_module() -> Any | None:
     return cudf
 
 
-def load_session(store: Store, day: calendar.DateLike, symbols: list[str] | None = None,
-                 threads: int = THREADS_PER_BLOCK) -> DevicePanel:
-    """One regular session as a :class:`DevicePanel`, built on the device; rows follow `symbols` (all symbols
-    with a regular-session bar, sorted, when None), exactly as `Store.read_session` orders them."""
+def read_columns(store: Store, day: calendar.DateLike, symbols: list[str] | None = None) -> FlatColumns:
+    """A session's regular bars as flat columns (in GPU memory with cuDF, else on the host): the reading half
+    of `load_session`, safe to run on a background thread while the device computes."""
     day = calendar.to_date(day)
     cudf = _cudf_module()
-    flat = _columns_with_cudf(cudf, store, day, symbols) if cudf else _columns_with_pyarrow(store, day, symbols)
+    return _columns_with_cudf(cudf, store, day, symbols) if cudf else _columns_with_pyarrow(store, day, symbols)
+
+
+def place_columns(day: calendar.DateLike, flat: FlatColumns, threads: int = THREADS_PER_BLOCK) -> DevicePanel:
+    """The panel of `flat` built on the device: every cell emptied, then every bar placed (grid-stride loops:
+    one thread per cell and per bar up to a cap, each taking every gridsize-th item)."""
     shape = (len(flat.minutes), len(flat.row_names))
     arrays = [cuda.device_array(shape, dtype) for dtype in (np.float64,) * 4 + (np.int64, np.bool_)]
-    side = max(1, int(math.sqrt(threads)))
-    grid = (blocks(shape[0], side), blocks(shape[1], side))
-    _empty_kernel[grid, (side, side)](*arrays)
+    _empty_kernel[stride_launch(shape[0] * shape[1], threads)](*arrays)
     count = len(flat.codes)
     if count:
         inputs = [cuda.to_device(a) if isinstance(a, np.ndarray) else a
                   for a in (flat.lookup, flat.codes, flat.ts, flat.extended, *flat.values)]
-        _place_kernel[blocks(count, threads), threads](*inputs[:4], flat.minutes[0].value, *inputs[4:], *arrays)
-    return DevicePanel(day, flat.row_names.astype(str), flat.minutes, *arrays)
+        _place_kernel[stride_launch(count, threads)](*inputs[:4], flat.minutes[0].value, *inputs[4:], *arrays)
+    return DevicePanel(calendar.to_date(day), flat.row_names.astype(str), flat.minutes, *arrays)
+
+
+def load_session(store: Store, day: calendar.DateLike, symbols: list[str] | None = None,
+                 threads: int = THREADS_PER_BLOCK) -> DevicePanel:
+    """One regular session as a :class:`DevicePanel`, built on the device; rows follow `symbols` (all symbols
+    with a regular-session bar, sorted, when None), exactly as `Store.read_session` orders them."""
+    return place_columns(day, read_columns(store, day, symbols), threads)

@@ -98,13 +98,26 @@ class _Sweeper:
 
     # --- reading -----------------------------------------------------------------------------------------
 
+    def fetch(self, day: dt.date) -> object:
+        """The reading half of `read_panel` (run on the reader thread): D's bars from the store, as a host
+        panel on the CPU backend or as flat columns for the device (kernels run on the main thread only)."""
+        if self.on_gpu:
+            from tapescan.gpu.panels import read_columns
+
+            return read_columns(self.store, day, self.rows)
+        return self.store.read_session(day, self.rows)
+
+    def ready(self, day: dt.date, fetched: object) -> AnyPanel:
+        """The panel from what `fetch` read: built on the device on the GPU backend."""
+        if self.on_gpu:
+            from tapescan.gpu.panels import place_columns
+
+            return place_columns(day, fetched)
+        return fetched
+
     def read_panel(self, day: dt.date) -> AnyPanel:
         """D's regular-session panel over the universe rows, on the device when the backend is the GPU."""
-        if self.on_gpu:
-            from tapescan.gpu.panels import load_session
-
-            return load_session(self.store, day, self.rows)
-        return self.store.read_session(day, self.rows)
+        return self.ready(day, self.fetch(day))
 
     # --- what comes from before D ------------------------------------------------------------------------
 
@@ -250,11 +263,11 @@ def iter_sweep(store: Store, config: ScannerConfig, start: calendar.DateLike, en
     if not sessions:
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapescan-read") as reader:
-        upcoming: Future = reader.submit(sweeper.read_panel, sessions[0])
+        upcoming: Future = reader.submit(sweeper.fetch, sessions[0])
         for i, day in enumerate(sessions):
-            panel = upcoming.result()
+            panel = sweeper.ready(day, upcoming.result())
             if i + 1 < len(sessions):
-                upcoming = reader.submit(sweeper.read_panel, sessions[i + 1])
+                upcoming = reader.submit(sweeper.fetch, sessions[i + 1])
             cumulative = cumulative_intraday(panel, backend)
             del panel
             chunk = sessions[i - i % CHUNK_SESSIONS : i - i % CHUNK_SESSIONS + CHUNK_SESSIONS]
