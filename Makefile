@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest bench-analytics bench-gpu install install-test clean
+.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu install install-test clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/tapescan demo
@@ -22,7 +22,7 @@ test-cpu: $(VENV)/.installed-test
 test-cudasim: $(VENV)/.installed-test
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/cudasim
 
-bench: bench-store bench-ingest bench-analytics
+bench: bench-store bench-ingest bench-analytics bench-scanner
 
 bench-store: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_store.py
@@ -32,6 +32,9 @@ bench-ingest: $(VENV)/.installed-bench
 
 bench-analytics: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_analytics.py
+
+bench-scanner: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_scanner.py
 
 # The analytics benchmark with the GPU path added (needs a usable GPU and the gpu-cu12/gpu-cu13 extra).
 bench-gpu: $(VENV)/.installed-bench
