@@ -20,6 +20,7 @@ from numba import cuda
 
 from tapescan import calendar
 from tapescan.gpu.launch import THREADS_PER_BLOCK, stride_launch
+from tapescan.kernels.place import empty_cell, place_bar
 from tapescan.store import SessionPanel, Store
 from tapescan.store.reader import session_file
 from tapescan.store.schema import NS_PER_MINUTE, PRICE_FIELDS
@@ -71,13 +72,7 @@ def _empty_kernel(open_, high, low, close, volume, mask):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     width = mask.shape[1]
     for cell in range(start, mask.size, stride):
-        minute, symbol = cell // width, cell % width
-        open_[minute, symbol] = math.nan
-        high[minute, symbol] = math.nan
-        low[minute, symbol] = math.nan
-        close[minute, symbol] = math.nan
-        volume[minute, symbol] = 0
-        mask[minute, symbol] = False
+        empty_cell(open_, high, low, close, volume, mask, cell // width, cell % width)
 
 
 @cuda.jit
@@ -85,15 +80,8 @@ def _place_kernel(lookup, codes, ts, extended, start_ns, bar_open, bar_high, bar
                   open_, high, low, close, volume, mask):
     first, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(first, codes.shape[0], stride):
-        row = lookup[codes[i]]
-        if row >= 0 and not extended[i]:
-            minute = (ts[i] - start_ns) // NS_PER_MINUTE
-            open_[minute, row] = bar_open[i]
-            high[minute, row] = bar_high[i]
-            low[minute, row] = bar_low[i]
-            close[minute, row] = bar_close[i]
-            volume[minute, row] = bar_volume[i]
-            mask[minute, row] = True
+        place_bar(i, lookup, codes, ts, extended, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
+                  open_, high, low, close, volume, mask)
 
 
 @dataclass(frozen=True)

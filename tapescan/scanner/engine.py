@@ -1,14 +1,15 @@
 """scan and sweep (metrics.md "Scanner semantics") on the analytics layer, on either backend.
 
 A sweep goes session by session. For session D it reads D's panel once (the next session's read overlaps
-this one's computation, on a background thread), computes the cumulative intraday metrics at every minute
-(`cumulative_intraday`), and evaluates every filter at every scan time T of D at once, as [symbol x time]
-arrays. What D needs from before D is carried forward instead of re-read:
+this one's computation, on a background thread) and runs the scan kernel (tapescan.analytics.scan) over it:
+one pass over each symbol's bars evaluates every filter at every scan time T of D. What D needs from before
+D is carried forward instead of re-read:
 
 - trailing metrics (avg volume and price, std %, beta, correlation) and prev_close come from the daily
   values, computed for a chunk of `CHUNK_SESSIONS` sessions at a time over the chunk plus its look-back;
-- time-of-day average volume needs the N sessions before D at every clock minute: each session's clock
-  volume is kept from when that session itself was scanned, for as long as a later window needs it.
+  a symbol failing a trailing filter (or outside the universe) is not scanned at any T;
+- time-of-day average volume needs the N sessions before D at every clock minute: the kernel records each
+  session's clock volumes as it scans it, and a running sum over the last N (`TodWindow`) gives the average.
 
 Memory is one panel (two while the next one is read), one chunk of daily values and N clock-volume arrays,
 whatever the length of the range. A scan at one (D, T) is the same computation for one session and one time.
@@ -26,16 +27,11 @@ import pandas as pd
 import pyarrow as pa
 
 from tapescan import calendar
-from tapescan.analytics import (
-    IntradayCumulative,
-    cumulative_intraday,
-    daily_matrix,
-    tod_average_volume,
-    trailing_metrics,
-)
+from tapescan.analytics import daily_matrix, trailing_metrics
 from tapescan.analytics.placement import AnyPanel, runs_on_gpu
-from tapescan.analytics.volume import CLOCK_MINUTES, clock_volume_of
+from tapescan.analytics.scan import ScanCells, TodWindow, scan_cells
 from tapescan.errors import TapescanError
+from tapescan.kernels.scan import CHANGE, RANGE, RELATIVE, VALUE_FIELDS
 from tapescan.scanner.config import ScannerConfig
 from tapescan.scanner.universe import Universe, resolve_universe
 from tapescan.store import Store
@@ -52,7 +48,6 @@ DEFAULT_WINDOW = 10
 TRAILING = ("avg_volume", "avg_price", "std_pct", "beta", "correlation")
 #: Sessions whose trailing metrics are computed together (with their look-back).
 CHUNK_SESSIONS = 64
-ONE_MINUTE = pd.Timedelta(minutes=1)
 
 
 def scan_times(config: ScannerConfig, day: dt.date) -> pd.DatetimeIndex:
@@ -81,6 +76,20 @@ class _Daily:
     prev_close: np.ndarray  # float64 [R]
 
 
+def _bounds(config: ScannerConfig) -> np.ndarray:
+    """The intraday filters as the scan kernel takes them: rows change_pct, range_pct, rel_volume; columns
+    (active, min, max), NaN for a missing bound."""
+    filters = config.filters()
+    bounds = np.full((3, 3), np.nan)
+    for row, metric in ((CHANGE, "change_pct"), (RANGE, "range_pct"), (RELATIVE, "rel_volume")):
+        bounds[row, 0] = 1.0 if metric in filters else 0.0
+        if metric in filters:
+            low, high, _ = filters[metric]
+            bounds[row, 1] = np.nan if low is None else low
+            bounds[row, 2] = np.nan if high is None else high
+    return bounds
+
+
 class _Sweeper:
     """The state a sweep carries from one session to the next."""
 
@@ -91,10 +100,12 @@ class _Sweeper:
         self.rows = list(self.universe.rows)
         filters = config.filters()
         self.windows = {m: (filters[m].days if m in filters else DEFAULT_WINDOW) for m in TRAILING}
-        self.tod_window = filters["rel_volume"].days if "rel_volume" in filters else DEFAULT_WINDOW
+        self.trailing_filters = {m: filters[m] for m in TRAILING if m in filters}
+        self.bounds = _bounds(config)
         self.stored = set(store.sessions())
+        self.tod = TodWindow(len(self.rows), filters["rel_volume"].days if "rel_volume" in filters
+                             else DEFAULT_WINDOW)
         self._daily: dict[dt.date, _Daily] = {}
-        self._clock: dict[dt.date, tuple[np.ndarray, np.ndarray]] = {}  # day -> (clock volume [R x 390], traded)
 
     # --- reading -----------------------------------------------------------------------------------------
 
@@ -144,98 +155,71 @@ class _Sweeper:
             out[day] = _Daily(trailing, matrix.close[i - 1, :width])
         return out
 
-    def tod_average(self, day: dt.date) -> np.ndarray:
-        """tod_avg_volume(N) on `day` [R x 390] from the clock volumes of the N sessions before it."""
-        window = calendar.sessions_before(day, self.tod_window)
+    def tod_before(self, day: dt.date) -> TodWindow | None:
+        """The clock volumes of the N sessions before `day`, or None when the store lacks one of them."""
+        window = calendar.sessions_before(day, self.tod.sessions)
         if not set(window) <= self.stored:
-            return np.full((len(self.rows), CLOCK_MINUTES), np.nan)
+            return None
         for past in window:
-            if past not in self._clock:
-                self.remember(past, cumulative_intraday(self.read_panel(past), self.backend))
-        for old in [d for d in self._clock if d < window[0]]:
-            del self._clock[old]
-        history = np.stack([self._clock[d][0] for d in window])
-        present = np.stack([self._clock[d][1] for d in window])
-        return tod_average_volume(history, present, self.backend)
+            if not self.tod.holds(past):
+                self.remember(past, self.cells(past, self.read_panel(past), pd.DatetimeIndex([], tz=calendar.ET),
+                                               np.zeros(len(self.rows), bool), np.full(len(self.rows), np.nan),
+                                               None, False))
+        self.tod.move_to(window)
+        return self.tod
 
-    def remember(self, day: dt.date, cumulative: IntradayCumulative) -> None:
-        """Keep `day`'s clock volume for the time-of-day windows of the sessions after it."""
-        self._clock[day] = clock_volume_of(cumulative)
+    def remember(self, day: dt.date, cells: ScanCells) -> None:
+        """Keep `day`'s clock volumes for the rel_volume of the sessions after it."""
+        self.tod.add(day, cells.clock_volume, cells.traded)
+
+    def cells(self, day: dt.date, panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray,
+              prev_close: np.ndarray, tod: TodWindow | None, first_hit: bool) -> ScanCells:
+        return scan_cells(panel, times, eligible, prev_close, tod, self.bounds, first_hit, self.backend)
 
     # --- one session -------------------------------------------------------------------------------------
 
-    def scan_session(self, day: dt.date, cumulative: IntradayCumulative, times: pd.DatetimeIndex,
-                     chunk: list[dt.date], first_hit: bool) -> pd.DataFrame:
-        """Every universe row that passes every filter at each of `times` on `day`, by (time, symbol)."""
-        if not len(times) or not self.rows:
+    def eligible(self, day: dt.date, before: _Daily) -> np.ndarray:
+        """Rows in the universe on `day` that pass every trailing filter (undefined fails)."""
+        keep = self.universe.mask(day).copy()
+        for metric, (low, high, _) in self.trailing_filters.items():
+            value = before.trailing[metric]
+            keep &= ~np.isnan(value)
+            if low is not None:
+                keep &= value >= low
+            if high is not None:
+                keep &= value <= high
+        return keep
+
+    def scan_session(self, day: dt.date, panel: AnyPanel, times: pd.DatetimeIndex, chunk: list[dt.date],
+                     first_hit: bool) -> pd.DataFrame:
+        """Every universe row that passes every filter at each of `times` on `day`, by (time, symbol); keeps
+        `day`'s clock volumes for the sessions after it."""
+        if not self.rows:
             return empty_result()
         before = self.daily(day, chunk)
-        metrics = intraday_metrics(cumulative, times, before.prev_close, self.tod_average(day))
-        metrics.update({m: values[:, None] for m, values in before.trailing.items()})
-        passed = np.broadcast_to(self.universe.mask(day)[:, None], metrics["price"].shape).copy()
-        for metric, bounds in self.config.filters().items():
-            value = metrics[metric]
-            passed &= ~np.isnan(value)
-            if bounds.min is not None:
-                passed &= value >= bounds.min
-            if bounds.max is not None:
-                passed &= value <= bounds.max
-        if first_hit:
-            passed = _first_only(passed)
-        return _hits_frame(day, times, np.asarray(self.rows), metrics, passed)
+        cells = self.cells(day, panel, times, self.eligible(day, before), before.prev_close, self.tod_before(day),
+                           first_hit)
+        self.remember(day, cells)
+        return _hits_frame(day, times, np.asarray(self.rows), cells, before.trailing)
 
 
-def intraday_metrics(cumulative: IntradayCumulative, times: pd.DatetimeIndex, prev_close: np.ndarray,
-                     tod_average: np.ndarray) -> dict[str, np.ndarray]:
-    """price, session_volume, change_pct, range_pct and rel_volume as of each of `times` [R x T] (NaN where
-    undefined: no visible bar yet, no prev_close, no time-of-day average)."""
-    session_open, _ = calendar.session_bounds(cumulative.date)
-    visible = ((times - session_open) // ONE_MINUTE).to_numpy(np.int64)  # bars whose end <= T, by position
-    column = np.minimum(visible, cumulative.bars.shape[1]) - 1
-    known = column >= 0
-    column = np.where(known, column, 0)
-    defined = known[None, :] & (cumulative.bars[:, column] > 0)
-
-    def at_times(values: np.ndarray) -> np.ndarray:
-        return np.where(defined, values[:, column], np.nan)
-
-    price, high, low = at_times(cumulative.last), at_times(cumulative.high), at_times(cumulative.low)
-    volume = at_times(cumulative.volume.astype(np.float64))
-    clock = ((times - times[0].normalize() - pd.Timedelta(hours=9, minutes=30)) // ONE_MINUTE).to_numpy(np.int64) - 1
-    on_grid = (clock >= 0) & (clock < CLOCK_MINUTES)
-    average = np.where(on_grid[None, :], tod_average[:, np.clip(clock, 0, CLOCK_MINUTES - 1)], np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.where(average > 0, volume / average, np.nan)
-    return {
-        "price": price,
-        "change_pct": 100 * (price / prev_close[:, None] - 1),
-        "range_pct": 100 * (high - low) / low,
-        "session_volume": volume,
-        "rel_volume": relative,
-    }
-
-
-def _first_only(passed: np.ndarray) -> np.ndarray:
-    """Keep, in each row, only the first True (first-hit mode)."""
-    first = np.zeros_like(passed)
-    rows = np.flatnonzero(passed.any(axis=1))
-    first[rows, passed[rows].argmax(axis=1)] = True
-    return first
-
-
-def _hits_frame(day: dt.date, times: pd.DatetimeIndex, symbols: np.ndarray, metrics: dict[str, np.ndarray],
-                passed: np.ndarray) -> pd.DataFrame:
+def _hits_frame(day: dt.date, times: pd.DatetimeIndex, symbols: np.ndarray, cells: ScanCells,
+                trailing: dict[str, np.ndarray]) -> pd.DataFrame:
     """The passing (symbol, time) cells as result rows, ordered by (time, symbol)."""
-    t, r = np.nonzero(passed.T)
+    r, t = np.nonzero(cells.passed)
     if not len(t):
         return empty_result()
-    columns: dict[str, object] = {
-        "date": [day] * len(t), "time": pd.array(times[t].strftime("%H:%M"), dtype="str"),
-        "symbol": pd.array(symbols[r], dtype="str")}
-    for name in SCAN_COLUMNS[3:]:
-        columns[name] = np.broadcast_to(metrics[name], passed.shape)[r, t]
-    volume = columns["session_volume"]
-    columns["session_volume"] = pd.arrays.IntegerArray(np.nan_to_num(volume).astype(np.int64), np.isnan(volume))
+    by_time = np.lexsort((r, t))
+    r, t = r[by_time], t[by_time]
+    values = dict(zip(VALUE_FIELDS, cells.values[:, r, t]))
+    volume = values["session_volume"]
+    columns = {
+        "date": [day] * len(t), "time": pd.array(np.asarray(times.strftime("%H:%M"), dtype=object)[t], dtype="str"),
+        "symbol": pd.array(symbols[r], dtype="str"), "price": values["price"], "change_pct": values["change_pct"],
+        "range_pct": values["range_pct"],
+        "session_volume": pd.arrays.IntegerArray(np.nan_to_num(volume).astype(np.int64), np.isnan(volume)),
+        **{metric: trailing[metric][r] for metric in TRAILING}, "rel_volume": values["rel_volume"],
+    }
     return pd.DataFrame(columns)[SCAN_COLUMNS]
 
 
@@ -268,11 +252,9 @@ def iter_sweep(store: Store, config: ScannerConfig, start: calendar.DateLike, en
             panel = sweeper.ready(day, upcoming.result())
             if i + 1 < len(sessions):
                 upcoming = reader.submit(sweeper.fetch, sessions[i + 1])
-            cumulative = cumulative_intraday(panel, backend)
-            del panel
             chunk = sessions[i - i % CHUNK_SESSIONS : i - i % CHUNK_SESSIONS + CHUNK_SESSIONS]
-            hits = sweeper.scan_session(day, cumulative, scan_times(config, day), chunk, first_hit)
-            sweeper.remember(day, cumulative)
+            hits = sweeper.scan_session(day, panel, scan_times(config, day), chunk, first_hit)
+            del panel
             yield day, hits
 
 
@@ -296,8 +278,7 @@ def scan(store: Store, config: ScannerConfig, day: calendar.DateLike, time: dt.t
     sweeper = _Sweeper(store, config, [day], backend)
     if on_missing is not None and sweeper.universe.missing:
         on_missing(sweeper.universe.missing)
-    cumulative = cumulative_intraday(sweeper.read_panel(day), backend)
-    return sweeper.scan_session(day, cumulative, pd.DatetimeIndex([moment]), [day], first_hit=False)
+    return sweeper.scan_session(day, sweeper.read_panel(day), pd.DatetimeIndex([moment]), [day], first_hit=False)
 
 
 def _moment(day: dt.date, time: dt.time | str) -> pd.Timestamp:

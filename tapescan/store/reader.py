@@ -19,6 +19,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from tapescan import calendar
+from tapescan.cpu_fallback.place import place_session
 from tapescan.errors import StoreError
 from tapescan.store.manifest import Manifest
 from tapescan.store.schema import DAILY, ET_NAME, NS_PER_MINUTE, PRICE_FIELDS
@@ -124,15 +125,15 @@ def read_session(
 ) -> SessionPanel:
     """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None)."""
     columns = read_session_columns(root, manifest, day, symbols, extended_hours)
-    rows = columns.lookup[columns.codes]
-    keep = rows >= 0 if extended_hours else (rows >= 0) & ~columns.extended
-    everything = bool(keep.all())
-    flat = rows * len(columns.minutes) + (columns.ts - columns.minutes[0].value) // NS_PER_MINUTE
-    if not everything:
-        flat = flat[keep]
-    values = {name: columns.column(name) if everything else columns.column(name)[keep]
-              for name in (*PRICE_FIELDS, "volume")}
-    return place_bars(day, columns.row_names.astype(str), columns.minutes, flat, values)
+    shape = (len(columns.row_names), len(columns.minutes))
+    arrays = {name: np.empty(shape) for name in PRICE_FIELDS}
+    volume, mask = np.empty(shape, dtype=np.int64), np.empty(shape, dtype=bool)
+    skip = np.zeros(len(columns.codes), dtype=bool) if extended_hours else columns.extended
+    values = [columns.column(name) for name in (*PRICE_FIELDS, "volume")]
+    place_session(columns.lookup, columns.codes, columns.ts, skip, columns.minutes[0].value, *values,
+                  *(arrays[name].T for name in PRICE_FIELDS), volume.T, mask.T)
+    return SessionPanel(date=day, symbols=columns.row_names.astype(str), minutes=columns.minutes, volume=volume,
+                        mask=mask, **arrays)
 
 
 def place_bars(day: dt.date, row_names: np.ndarray, steps: pd.DatetimeIndex, flat: np.ndarray,

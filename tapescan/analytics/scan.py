@@ -1,0 +1,118 @@
+"""A session scanned at many moments at once (metrics.md "Scanner semantics"), on either backend.
+
+`scan_cells` runs the scan kernel (tapescan/kernels/scan.py) over a panel: for every symbol and every scan
+time, whether it passes the intraday filters (and is eligible: in the universe, passing the trailing
+filters), with its intraday values where it does; and every symbol's cumulative volume at every clock
+minute (09:31-16:00), which the next sessions' rel_volume averages. `TodWindow` holds those clock volumes
+for the N sessions before the one being scanned, as a running sum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tapescan import calendar
+from tapescan.analytics.placement import AnyPanel, on_device, on_host, runs_on_gpu
+from tapescan.analytics.volume import CLOCK_MINUTES, clock_times
+from tapescan.cpu_fallback import scan as cpu
+from tapescan.kernels.scan import VALUE_FIELDS
+
+ONE_MINUTE = pd.Timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class ScanCells:
+    """A session scanned: passed [symbol x time]; values [field x symbol x time] (VALUE_FIELDS), meaningful
+    where passed; clock_volume [symbol x 390]; traded [symbol]: any bar this session."""
+
+    passed: np.ndarray
+    values: np.ndarray
+    clock_volume: np.ndarray
+    traded: np.ndarray
+
+
+class TodWindow:
+    """The clock volumes of the N sessions before a session, summed: tod_avg_volume(N) = sum / N, defined
+    for a symbol present on all N (metrics.md); kept as a running sum while a sweep moves forward."""
+
+    def __init__(self, symbols: int, sessions: int) -> None:
+        self.sessions = sessions
+        self.days: list[dt.date] = []
+        self.total = np.zeros((symbols, CLOCK_MINUTES), dtype=np.int64)
+        self.present = np.zeros(symbols, dtype=np.int64)
+        self._held: dict[dt.date, tuple[np.ndarray, np.ndarray]] = {}
+
+    def holds(self, day: dt.date) -> bool:
+        return day in self._held
+
+    def add(self, day: dt.date, clock_volume: np.ndarray, traded: np.ndarray) -> None:
+        """Keep `day`'s clock volume until the window moves past it."""
+        self._held[day] = (clock_volume, traded)
+
+    def move_to(self, days: list[dt.date]) -> None:
+        """Make the window the sessions `days` (each added before); a step forward costs one add and one drop."""
+        if days == self.days:
+            return
+        if self.days and days[:-1] == self.days[1:]:
+            self._apply(self.days[0], -1)
+            self._apply(days[-1], +1)
+        else:
+            self.total[:] = 0
+            self.present[:] = 0
+            for day in days:
+                self._apply(day, +1)
+        self.days = list(days)
+        for day in [d for d in self._held if d < days[0]]:
+            del self._held[day]
+
+    def _apply(self, day: dt.date, sign: int) -> None:
+        volume, traded = self._held[day]
+        operation = np.add if sign > 0 else np.subtract
+        operation(self.total, volume, out=self.total)
+        operation(self.present, traded, out=self.present)
+
+    def defined(self) -> np.ndarray:
+        """Symbols present on every session of the window."""
+        return self.present == self.sessions
+
+
+def _visible(day: dt.date, minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex) -> np.ndarray:
+    """How many of the panel's minutes (bars) have ended at each moment."""
+    if not len(minutes):
+        return np.zeros(len(moments), dtype=np.int64)
+    ended = ((moments - minutes[0]) // ONE_MINUTE).to_numpy(np.int64)
+    return np.clip(ended, 0, len(minutes))
+
+
+def scan_cells(panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray, prev_close: np.ndarray,
+               tod: TodWindow | None, bounds: np.ndarray, first_hit: bool, backend: str = "auto") -> ScanCells:
+    """Scan `panel` at `times` (ET, ascending); `bounds` [3 x 3] = (active, min, max) of change_pct,
+    range_pct and rel_volume; `tod` None means rel_volume is undefined for every symbol."""
+    symbols = panel.shape[0]
+    visible = _visible(panel.date, panel.minutes, times)
+    clock_visible = _visible(panel.date, panel.minutes, clock_times(panel.date))
+    since = ((times - pd.Timestamp.combine(panel.date, dt.time(9, 30)).tz_localize(calendar.ET)) // ONE_MINUTE)
+    clock = since.to_numpy(np.int64) - 1
+    clock = np.where((clock >= 0) & (clock < CLOCK_MINUTES), clock, -1)
+    if tod is None:
+        tod_total, tod_defined, tod_n = np.zeros((symbols, CLOCK_MINUTES), np.int64), np.zeros(symbols, bool), 1
+    else:
+        tod_total, tod_defined, tod_n = tod.total, tod.defined(), tod.sessions
+    inputs = (visible, clock, clock_visible, np.ascontiguousarray(eligible), np.ascontiguousarray(prev_close),
+              tod_total, tod_defined, tod_n, np.ascontiguousarray(bounds, dtype=np.float64), first_hit)
+    if runs_on_gpu(backend):
+        from tapescan.gpu import scan as gpu
+
+        return ScanCells(*gpu.scan_panel(on_device(panel), *inputs))
+    host = on_host(panel)
+    passed = np.empty((symbols, len(times)), dtype=bool)
+    values = np.empty((len(VALUE_FIELDS), symbols, len(times)))
+    clock_volume = np.empty((symbols, CLOCK_MINUTES), dtype=np.int64)
+    traded = np.empty(symbols, dtype=bool)
+    cpu.scan_panel(host.high, host.low, host.close, host.volume, host.mask, *inputs, passed, values, clock_volume,
+                   traded)
+    return ScanCells(passed, values, clock_volume, traded)
