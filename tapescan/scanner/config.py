@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import datetime
 import difflib
-import json
 import math
 import re
-import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -33,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from tapescan.configfile import read_document
 from tapescan.errors import TapescanError
 from tapescan.scanner.groups import BUILTIN_GROUPS, GROUPS_FOLDER, clean_ticker
 
@@ -385,69 +383,13 @@ def scanner_config_error(exc: ValidationError, source: str | Path | None = None)
 # ---------------------------------------------------------------------------------------------- files
 
 
-def _parse_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-
-
-def _parse_yaml(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise ValueError(where + (getattr(exc, "problem", None) or str(exc))) from None
-
-
-def _parse_toml(text: str) -> Any:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(str(exc)) from None  # its text ends with "(at line L, column C)"
-
-
-_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    ".json": ("JSON", _parse_json),
-    ".yaml": ("YAML", _parse_yaml),
-    ".yml": ("YAML", _parse_yaml),
-    ".toml": ("TOML", _parse_toml),
-}
-
-
-def _read_document(file: Path) -> Any:
-    """The parsed contents of a config file; ScannerConfigError naming the file (and line) when unreadable."""
-    suffix = file.suffix.lower()
-    if suffix not in _PARSERS:
-        raise ScannerConfigError(
-            f"Scanner config {file}: cannot read a {suffix or 'extension-less'} file; "
-            "write the config as .json, .yaml, .yml or .toml."
-        )
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ScannerConfigError(f"Scanner config {file} is not UTF-8 text; save it as UTF-8.") from None
-    except OSError as exc:
-        raise ScannerConfigError(f"Scanner config {file} cannot be read ({exc.strerror}); check the path.") from None
-    language, parse = _PARSERS[suffix]
-    try:
-        data = parse(text)
-    except ValueError as exc:
-        message = f"Scanner config {file} is not valid {language}: {exc}. Fix the file's syntax."
-        raise ScannerConfigError(message) from None
-    if data is None:
-        raise ScannerConfigError(f"Scanner config {file} is empty; docs/SCANNER.md shows an example.")
-    return data
-
-
 def load_scanner_config(path: str | Path, groups: Iterable[str] | None = None) -> ScannerConfig:
     """The config in a .json, .yaml/.yml or .toml file; ``groups`` adds user group names to the built-ins.
 
     Raises ScannerConfigError (naming the file) for anything wrong; warnings are on the result.
     """
     file = Path(path).expanduser()
-    data = _read_document(file)
+    data = read_document(file, "Scanner config", ScannerConfigError, "docs/SCANNER.md shows an example")
     context = {"groups": list(groups)} if groups is not None else None
     try:
         return ScannerConfig.model_validate(data, context=context)

@@ -1,0 +1,111 @@
+"""The replay (session) configuration: which symbols and input streams, which derived bars, the session
+window, the replay speed, the trailing history, and the session timeout (interfaces.md "Replay config").
+
+A 1-minute bar stream is always active for a symbol when derived bars are asked for (the client's "bar
+completeness requirement"), so `streams_of` adds `1m` in that case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tapescan.configfile import read_document
+from tapescan.errors import TapescanError
+
+StreamType = Literal["1m", "1s", "quote", "tick"]
+#: Input stream types, in the order items with the same event time are moved into session_data: bars first
+#: (they summarise the interval that ended at that instant), coarse before fine, then quotes, then trades.
+STREAM_TYPES: tuple[str, ...] = ("1m", "1s", "quote", "tick")
+
+
+class ReplayConfigError(TapescanError):
+    """A replay config that cannot be used as written."""
+
+
+def _clock(value: object) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    try:
+        hours, minutes = str(value).strip().split(":")
+        return dt.time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day; write HH:MM in ET, such as \"09:30\"") from None
+
+
+class ReplayConfig(BaseModel):
+    """What a replay streams into session_data, and how."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbols: list[str] = Field(min_length=1)
+    streams: list[StreamType] | dict[str, list[StreamType]] = ["1m"]
+    derived_intervals: list[int] = [5]
+    start_time: dt.time = dt.time(9, 30)
+    end_time: dt.time = dt.time(16, 0)
+    speed: float = Field(0.0, ge=0)
+    historical_bars_trailing_days: int = Field(0, ge=0)
+    historical_bars_types: list[int] = []
+    session_timeout_seconds: float = Field(60.0, gt=0)
+
+    @field_validator("symbols")
+    @classmethod
+    def _tickers(cls, symbols: list[str]) -> list[str]:
+        cleaned = [s.strip().upper() for s in symbols]
+        if any(not s for s in cleaned):
+            raise ValueError("a ticker cannot be empty")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("a symbol is listed twice")
+        return cleaned
+
+    @field_validator("start_time", "end_time", mode="before")
+    @classmethod
+    def _times(cls, value: object) -> dt.time:
+        clock = _clock(value)
+        if not dt.time(9, 30) <= clock <= dt.time(16, 0):
+            raise ValueError(f"{clock:%H:%M} is outside the regular session 09:30-16:00")
+        return clock
+
+    @field_validator("derived_intervals", "historical_bars_types")
+    @classmethod
+    def _minutes(cls, values: list[int]) -> list[int]:
+        if any(v < 1 for v in values):
+            raise ValueError("intervals are whole minutes, at least 1")
+        return sorted(set(values))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReplayConfig:
+        if self.start_time >= self.end_time:
+            raise ValueError(f"start_time {self.start_time:%H:%M} must be before end_time {self.end_time:%H:%M}")
+        if isinstance(self.streams, dict):
+            unknown = sorted(set(self.streams) - set(self.symbols))
+            if unknown:
+                raise ValueError(f"streams names symbols that are not in symbols: {', '.join(unknown)}")
+        return self
+
+    def streams_of(self, symbol: str) -> tuple[str, ...]:
+        """The input streams of `symbol`, in STREAM_TYPES order (1m added when derived bars are wanted)."""
+        wanted = set(self.streams.get(symbol, ["1m"]) if isinstance(self.streams, dict) else self.streams)
+        if self.derived_intervals:
+            wanted.add("1m")
+        return tuple(t for t in STREAM_TYPES if t in wanted)
+
+    def all_streams(self) -> tuple[str, ...]:
+        """Every input stream type some symbol uses."""
+        used = {t for s in self.symbols for t in self.streams_of(s)}
+        return tuple(t for t in STREAM_TYPES if t in used)
+
+
+def load_replay_config(path: str | Path) -> ReplayConfig:
+    """The replay config in a .json, .yaml/.yml or .toml file; ReplayConfigError naming the file and field."""
+    file = Path(path).expanduser()
+    data = read_document(file, "Replay config", ReplayConfigError, "docs/REPLAY.md shows an example")
+    try:
+        return ReplayConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"  {'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+                    for e in exc.errors(include_url=False)]
+        raise ReplayConfigError("\n".join([f"Replay config {file} has problems:", *problems])) from None

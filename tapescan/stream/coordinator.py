@@ -1,0 +1,185 @@
+"""The main coordinator thread: moves queued items into session_data in time order, one clock advance per
+distinct event time, and runs the session lifecycle.
+
+Concurrency, by construction: this thread is the only writer of session_data, the queues and the clock. The
+data-upkeep thread sends it messages (a session's items, gap fills) through `inbox`; it applies them between
+two advances. Consumers are called on this thread right after an advance, so they always read a consistent
+session_data. Nothing else is shared.
+
+An advance: the clock moves to the oldest queued event time t (speed 0: at once; speed x: when x times the
+elapsed wall time reaches it; an item already behind the paced clock is delivered at once, the client's
+fast-forward); every item with event time <= t of every symbol moves, by type in STREAM_TYPES order (1m,
+1s, quote, tick), then derived buckets that have ended are completed. The session ends when every queue is
+empty: normally when the clock is within a minute of the window's end, else after `session_timeout_seconds`
+without new data, with `stream_coordinator_timer_expired` set. The clock then stays where the last item put
+it, session_ended is set (one more snapshot row), and the next session starts at its start time.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tapescan.stream.config import STREAM_TYPES
+from tapescan.stream.messages import Fill, GapCheck, SessionEnded, SessionLoad
+from tapescan.stream.queues import InputQueue, Items
+from tapescan.stream.session_data import NS_PER_MINUTE, SessionData
+
+if TYPE_CHECKING:
+    from tapescan.stream.system import SystemManager
+
+POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What one clock advance delivered: the new clock (ns) and, in delivery order, (type, items)."""
+
+    clock: int
+    delivered: list[tuple[str, Items]]
+
+
+class StreamCoordinator:
+    """Owns the queues and the clock; `run` is the main coordinator thread's body."""
+
+    def __init__(self, system: SystemManager) -> None:
+        self.system = system
+        self.config = system.config
+        self.inbox: queue.Queue = queue.Queue()
+        self.queues = {kind: InputQueue(kind, len(self.config.symbols)) for kind in self.config.all_streams()}
+        self.clock = 0
+        self.session_data: SessionData | None = None
+        self.advances = 0
+        self.items_moved = 0
+        self._checked_minute = 0
+
+    # --- the thread ------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while not self.system.stopping:
+            load = self._wait_for(SessionLoad)
+            if load is None or load.day is None:
+                return
+            self._start_session(load)
+            self._stream_session()
+            if self.system.stopping:
+                return
+            self._end_session()
+
+    def _wait_for(self, kind: type) -> object | None:
+        """Apply messages until one of `kind` arrives (None if the run stops first)."""
+        while not self.system.stopping:
+            try:
+                message = self.inbox.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                continue
+            if isinstance(message, kind):
+                return message
+            self._apply(message)
+        return None
+
+    def _apply(self, message: object) -> None:
+        if isinstance(message, Fill) and self.session_data is not None and message.day == self.session_data.date:
+            self.session_data.refill_minute_bars(message.items, self.clock)
+        elif isinstance(message, SessionLoad):  # arrives early only if a session had no data at all
+            self.inbox.put(message)
+
+    def _drain(self) -> None:
+        """Apply every message already waiting (gap fills), without blocking."""
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(message, SessionLoad):
+                self.inbox.put(message)
+                return
+            self._apply(message)
+
+    # --- a session -------------------------------------------------------------------------------------
+
+    def _start_session(self, load: SessionLoad) -> None:
+        config = self.config
+        data = SessionData.for_session(load.day, config.start_time, config.end_time, config.symbols,
+                                       config.derived_intervals)
+        data.history = load.history
+        for kind, items in load.items.items():
+            self.queues[kind].clear()
+            self.queues[kind].load(items)
+        self.session_data = data
+        self.clock = data.start.value
+        self._checked_minute = 0
+        self.system.on_session_start(data)
+
+    def _next_time(self) -> int | None:
+        times = [t for t in (q.next_time() for q in self.queues.values()) if t is not None]
+        return min(times) if times else None
+
+    def _stream_session(self) -> None:
+        data = self.session_data
+        pacing = self.system.pacing(self.clock)
+        while not self.system.stopping:
+            self.system.wait_while_paused(pacing)
+            self._drain()
+            upcoming = self._next_time()
+            if upcoming is None:
+                if self.clock >= data.end.value - NS_PER_MINUTE or not self._wait_for_data():
+                    return
+                continue
+            pacing.wait_until(upcoming, self.system)
+            self._advance(max(upcoming, self.clock))
+
+    def _wait_for_data(self) -> bool:
+        """Every queue is empty before the window's end: wait up to the timeout (counted while running) for
+        new data; False (and the error flag set) when it expires."""
+        waited, timer = 0.0, self.system.time
+        while not self.system.stopping:
+            if self._next_time() is not None:
+                return True
+            started = timer.monotonic()
+            timer.sleep(POLL_SECONDS)
+            self._drain()
+            if self.system.running:
+                waited += timer.monotonic() - started
+            if waited >= self.config.session_timeout_seconds:
+                self.system.stream_coordinator_timer_expired = True
+                return False
+        return False
+
+    def _advance(self, instant: int) -> None:
+        data = self.session_data
+        data.begin_advance()
+        delivered = []
+        for kind in STREAM_TYPES:
+            if kind in self.queues:
+                items = self.queues[kind].pop_through(instant)
+                if len(items):
+                    (data.add_minute_bars if kind == "1m" else data.add_streamed)(items)
+                    delivered.append((kind, items))
+                    self.items_moved += len(items)
+        self.clock = instant
+        data.complete_buckets(instant)
+        self.advances += 1
+        self._check_gaps()
+        self.system.on_advance(Advance(instant, delivered))
+
+    def _check_gaps(self) -> None:
+        """Once per minute of session time, tell the upkeep thread which 1-minute bars are missing."""
+        data = self.session_data
+        minute = int((self.clock - data.start.value) // NS_PER_MINUTE)
+        if minute <= self._checked_minute or "1m" not in self.queues:
+            return
+        self._checked_minute = minute
+        missing = data.missing_minutes(self.clock)[:, :minute]
+        if missing.any():
+            self.system.upkeep.inbox.put(GapCheck(data.date, data.start.value, np.ascontiguousarray(missing)))
+
+    def _end_session(self) -> None:
+        data = self.session_data
+        data.session_ended = True
+        self.system.on_session_end(data, self.clock)
+        self.system.upkeep.inbox.put(SessionEnded(data.date))
+

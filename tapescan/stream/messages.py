@@ -1,0 +1,49 @@
+"""Messages between the coordinator thread and the data-upkeep thread (the only way they share data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tapescan.stream.queues import Items
+
+
+@dataclass(frozen=True)
+class SessionLoad:
+    """Upkeep -> coordinator: a session's input items and trailing history; day None: no more sessions."""
+
+    day: dt.date | None
+    items: dict[str, Items]
+    history: dict[int, list[pd.DataFrame]]
+
+
+@dataclass(frozen=True)
+class Fill:
+    """Upkeep -> coordinator: 1-minute bars found for gaps in session_data."""
+
+    day: dt.date
+    items: Items
+
+
+@dataclass(frozen=True)
+class GapCheck:
+    """Coordinator -> upkeep: which 1-minute bars session_data lacks, from `start` (ns), as of the clock."""
+
+    day: dt.date
+    start: int
+    missing: np.ndarray  # bool [symbol x minute]
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    """Coordinator -> upkeep: the session is over; send the next one."""
+
+    day: dt.date
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Coordinator -> upkeep: the run is over."""

@@ -1,0 +1,201 @@
+"""session_data: everything the current session has delivered, per symbol, plus the trailing history.
+
+Per symbol: 1-minute bars (dense [symbol x minute] arrays over the session window, so that a whole clock
+advance is written as one column), derived k-minute bars (completed buckets only; the bucket still filling
+is "pending"), 1-second bars, quotes and ticks (kept as delivered batches), session volume, high and low,
+bar_quality, an updated flag and the newest event time per data type, and the trailing historical bars.
+Only the coordinator's thread writes it (see tapescan/stream/coordinator.py); consumers read it at clock
+advances, on that same thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tapescan import calendar
+from tapescan.cpu_fallback import session as kernels
+from tapescan.stream.queues import NONE, Items
+
+NS_PER_MINUTE = 60_000_000_000
+
+
+@dataclass
+class DerivedBars:
+    """k-minute bars of the session: [symbol x bucket] arrays; `done` marks the completed buckets."""
+
+    minutes: int
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    bars: np.ndarray  # int32: 1-minute bars in the bucket
+    done: np.ndarray  # bool [bucket]: the bucket has ended (available) and is in session_data
+
+    def count(self) -> np.ndarray:
+        """Per symbol: completed derived bars that hold at least one 1-minute bar."""
+        return ((self.bars > 0) & self.done[None, :]).sum(axis=1)
+
+
+@dataclass
+class SessionData:
+    """The current session's data for every symbol (rows of `symbols`)."""
+
+    date: dt.date
+    start: pd.Timestamp  # session window start (ET)
+    end: pd.Timestamp  # window end: the config's end_time, or the close if earlier
+    symbols: list[str]
+    derived_intervals: list[int]
+    session_ended: bool = False
+    open: np.ndarray = field(init=False)
+    high: np.ndarray = field(init=False)
+    low: np.ndarray = field(init=False)
+    close: np.ndarray = field(init=False)
+    volume: np.ndarray = field(init=False)
+    mask: np.ndarray = field(init=False)
+    derived: dict[int, DerivedBars] = field(init=False)
+    session_volume: np.ndarray = field(init=False)
+    session_high: np.ndarray = field(init=False)
+    session_low: np.ndarray = field(init=False)
+    newest: dict[str, np.ndarray] = field(init=False)  # data type -> newest event time per symbol
+    updated: dict[str, np.ndarray] = field(init=False)  # data type -> updated at the last advance
+    streamed: dict[str, list[Items]] = field(init=False)  # 1s bars, quotes, ticks as delivered
+    history: dict[int, list[pd.DataFrame]] = field(default_factory=dict)  # bar minutes -> trailing sessions
+
+    def __post_init__(self) -> None:
+        symbols, minutes = len(self.symbols), self.minutes
+        self.open, self.high, self.low, self.close = (np.full((symbols, minutes), np.nan) for _ in range(4))
+        self.volume = np.zeros((symbols, minutes), dtype=np.int64)
+        self.mask = np.zeros((symbols, minutes), dtype=bool)
+        self.derived = {k: self._empty_derived(k) for k in self.derived_intervals}
+        self.session_volume = np.zeros(symbols, dtype=np.int64)
+        self.session_high = np.full(symbols, np.nan)
+        self.session_low = np.full(symbols, np.nan)
+        self.newest, self.updated, self.streamed = {}, {}, {"1s": [], "quote": [], "tick": []}
+
+    @classmethod
+    def for_session(cls, day: dt.date, start_time: dt.time, end_time: dt.time, symbols: list[str],
+                    derived_intervals: list[int]) -> SessionData:
+        open_ts, close_ts = calendar.session_bounds(day)
+        start = max(open_ts, pd.Timestamp.combine(day, start_time).tz_localize(calendar.ET))
+        end = min(close_ts, pd.Timestamp.combine(day, end_time).tz_localize(calendar.ET))
+        return cls(day, start, end, list(symbols), list(derived_intervals))
+
+    @property
+    def minutes(self) -> int:
+        return max(0, int((self.end - self.start) // pd.Timedelta(minutes=1)))
+
+    def _empty_derived(self, k: int) -> DerivedBars:
+        shape = (len(self.symbols), -(-self.minutes // k))
+        return DerivedBars(k, np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
+                           np.full(shape, np.nan), np.zeros(shape, np.int64), np.zeros(shape, np.int32),
+                           np.zeros(shape[1], dtype=bool))
+
+    # --- writes (coordinator thread only) -------------------------------------------------------------
+
+    def begin_advance(self) -> None:
+        """Clear the updated flags: they say what the coming advance delivers."""
+        for flags in self.updated.values():
+            flags[:] = False
+
+    def _mark(self, kind: str, rows: np.ndarray, times: np.ndarray) -> None:
+        newest = self.newest.setdefault(kind, np.full(len(self.symbols), NONE))
+        np.maximum.at(newest, rows, times)
+        self.updated.setdefault(kind, np.zeros(len(self.symbols), dtype=bool))[rows] = True
+
+    def add_minute_bars(self, items: Items) -> None:
+        """Put 1-minute bars (inside the window) into their cells and update volume, high and low."""
+        column = (items.stamp - self.start.value) // NS_PER_MINUTE
+        inside = (column >= 0) & (column < self.minutes)
+        rows, column, values = items.symbol[inside], column[inside], items.values[inside]
+        self.open[rows, column], self.high[rows, column] = values[:, 0], values[:, 1]
+        self.low[rows, column], self.close[rows, column] = values[:, 2], values[:, 3]
+        self.volume[rows, column] = values[:, 4].astype(np.int64)
+        self.mask[rows, column] = True
+        np.add.at(self.session_volume, rows, values[:, 4].astype(np.int64))
+        np.fmax.at(self.session_high, rows, values[:, 1])
+        np.fmin.at(self.session_low, rows, values[:, 2])
+        self._mark("1m", rows, items.time[inside])
+
+    def add_streamed(self, items: Items) -> None:
+        """Keep 1-second bars, quotes or ticks as delivered."""
+        self.streamed[items.kind].append(items)
+        self._mark(items.kind, items.symbol, items.time)
+
+    def refill_minute_bars(self, items: Items, clock: int) -> None:
+        """Bars fetched to fill gaps: put them in, recompute volume, high and low from the visible bars, and
+        recompute any completed derived bucket they fall in."""
+        self.add_minute_bars(items)
+        rows = np.unique(items.symbol)
+        visible = self.mask[rows]
+        self.session_volume[rows] = self.volume[rows].sum(axis=1)
+        with np.errstate(all="ignore"):
+            self.session_high[rows] = np.where(visible.any(axis=1), np.nanmax(self.high[rows], axis=1), np.nan)
+            self.session_low[rows] = np.where(visible.any(axis=1), np.nanmin(self.low[rows], axis=1), np.nan)
+        for bars in self.derived.values():
+            for bucket in np.unique((items.stamp - self.start.value) // NS_PER_MINUTE // bars.minutes):
+                if 0 <= bucket < len(bars.done) and bars.done[bucket]:
+                    self._aggregate(bars, int(bucket))
+
+    def complete_buckets(self, clock: int) -> None:
+        """Derived buckets whose end (or the window's end) has passed at `clock` become session data."""
+        for bars in self.derived.values():
+            for bucket in np.flatnonzero(~bars.done):
+                end = min(self.start.value + (bucket + 1) * bars.minutes * NS_PER_MINUTE, self.end.value)
+                if end > clock:
+                    break
+                self._aggregate(bars, int(bucket))
+                bars.done[bucket] = True
+                rows = np.flatnonzero(bars.bars[:, bucket] > 0)
+                self._mark(f"{bars.minutes}m", rows, np.full(len(rows), end))
+
+    def _aggregate(self, bars: DerivedBars, bucket: int) -> None:
+        """One bucket from the 1-minute bars, by the derived-bar kernel (metrics.md "Derived bars")."""
+        first, last = bucket * bars.minutes, min((bucket + 1) * bars.minutes, self.minutes)
+        part = [np.ascontiguousarray(a[:, first:last]) for a in (self.open, self.high, self.low, self.close,
+                                                                 self.volume, self.mask)]
+        out = [np.empty((len(self.symbols), 1), dtype) for dtype in (np.float64,) * 4 + (np.int64, np.int32)]
+        kernels.derived_bars(*part, last - first, *out)
+        for target, values in zip((bars.open, bars.high, bars.low, bars.close, bars.volume, bars.bars), out):
+            target[:, bucket] = values[:, 0]
+
+    # --- reads ------------------------------------------------------------------------------------------
+
+    def pending_bucket_start(self, k: int, clock: int) -> np.ndarray:
+        """Per symbol: the start (ns) of the k-minute bucket being filled (holding bars, not yet ended)."""
+        bars = self.derived[k]
+        open_buckets = np.flatnonzero(~bars.done)
+        out = np.full(len(self.symbols), NONE)
+        if len(open_buckets):
+            bucket = open_buckets[0]
+            first, last = bucket * k, min((bucket + 1) * k, self.minutes)
+            holding = self.mask[:, first:last].any(axis=1)
+            out[holding] = self.start.value + bucket * k * NS_PER_MINUTE
+        return out
+
+    def bar_quality(self, clock: int) -> np.ndarray:
+        """Per symbol, % of the window's minutes whose bar should be known at `clock` that session_data holds
+        (100 before the first minute has ended)."""
+        expected = int(np.clip((clock - self.start.value) // NS_PER_MINUTE, 0, self.minutes))
+        if expected == 0:
+            return np.full(len(self.symbols), 100.0)
+        return 100.0 * self.mask[:, :expected].sum(axis=1) / expected
+
+    def first_last_bar(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per symbol, the stamps (ns) of the first and last 1-minute bar held (NONE without bars)."""
+        has = self.mask.any(axis=1)
+        first = np.where(has, self.start.value + self.mask.argmax(axis=1) * NS_PER_MINUTE, NONE)
+        last_index = self.minutes - 1 - self.mask[:, ::-1].argmax(axis=1)
+        last = np.where(has, self.start.value + last_index * NS_PER_MINUTE, NONE)
+        return first, last
+
+    def missing_minutes(self, clock: int) -> np.ndarray:
+        """[symbol x minute] True where a bar that should be known at `clock` is not held (a gap to fill)."""
+        expected = int(np.clip((clock - self.start.value) // NS_PER_MINUTE, 0, self.minutes))
+        missing = np.zeros_like(self.mask)
+        missing[:, :expected] = ~self.mask[:, :expected]
+        return missing

@@ -1,0 +1,202 @@
+"""The system manager: one per run. It owns the state (running / paused / stopped), the mode (backtest /
+live), the Data Manager, the stream coordinator and its session_data, the data-upkeep thread, the error flag
+`stream_coordinator_timer_expired`, the snapshot writer and the consumers. There are no module-level
+globals: "singleton" means one per run, reachable as `system_manager.session_data`.
+
+Threads: `start()` launches the main coordinator thread and the data-upkeep thread; `pause()`, `resume()`
+and `stop()` may be called from any thread; `join()` waits for the end and re-raises an error from either
+thread (an error stops the run: never a hang).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from tapescan import calendar
+from tapescan.data_manager import DataManager, ReplayClock
+from tapescan.errors import TapescanError
+from tapescan.store import Store
+from tapescan.stream.config import ReplayConfig
+from tapescan.stream.coordinator import Advance, StreamCoordinator
+from tapescan.stream.messages import Stop
+from tapescan.stream.session_data import SessionData
+from tapescan.stream.snapshot import SnapshotWriter
+from tapescan.stream.sources import StoreSource
+from tapescan.stream.timing import RealTime, TimeProvider
+from tapescan.stream.upkeep import DataUpkeep
+
+PAUSE_POLL_SECONDS = 0.02
+
+
+class SystemState(enum.Enum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class Pacing:
+    """When an item is due: at once when speed is 0; else when `speed` x the wall time elapsed since the
+    session started (pauses excluded) reaches its distance from the session start."""
+
+    def __init__(self, speed: float, time: TimeProvider, clock_start: int) -> None:
+        self.speed, self.time = speed, time
+        self.clock_start = clock_start
+        self.wall_start = time.monotonic()
+
+    def shift(self, seconds: float) -> None:
+        """A pause of `seconds`: everything is due that much later."""
+        self.wall_start += seconds
+
+    def wait_until(self, instant: int, system: SystemManager) -> None:
+        if self.speed <= 0:
+            return
+        while not system.stopping:
+            due = self.wall_start + (instant - self.clock_start) / 1e9 / self.speed
+            remaining = due - self.time.monotonic()
+            if remaining <= 0:
+                return  # due, or behind the paced clock (stale): delivered at once
+            self.time.sleep(min(remaining, PAUSE_POLL_SECONDS))
+            system.wait_while_paused(self)
+
+
+class SystemManager:
+    """One replay (backtest) run over the store's sessions from `start` to `end`."""
+
+    def __init__(self, store: Store, config: ReplayConfig, start: calendar.DateLike, end: calendar.DateLike,
+                 source: StoreSource | None = None, snapshot_dir: Path | None = None,
+                 time: TimeProvider | None = None, backend: str = "auto") -> None:
+        first, last = calendar.to_date(start), calendar.to_date(end)
+        self.days = [d for d in store.sessions() if first <= d <= last]
+        if not self.days:
+            raise TapescanError(f"the store holds no session from {first} to {last}; pick a stored range.")
+        self.store, self.config = store, config
+        self.mode = "backtest"
+        self.time = time or RealTime()
+        self.state = SystemState.STOPPED
+        self.stream_coordinator_timer_expired = False
+        self.data_manager = DataManager(store, ReplayClock(calendar.session_bounds(self.days[0])[0]), backend)
+        self.coordinator = StreamCoordinator(self)
+        self.upkeep = DataUpkeep(config, source or StoreSource(store), self.days, self.coordinator.inbox.put,
+                                 self.fail, backend)
+        self.snapshots = SnapshotWriter(snapshot_dir, config) if snapshot_dir is not None else None
+        self.sessions_done: list[dt.date] = []
+        self._consumers: list[Callable[[SessionData, Advance], None]] = []
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._resumed = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="tapescan-coordinator", daemon=True)
+
+    @property
+    def session_data(self) -> SessionData | None:
+        return self.coordinator.session_data
+
+    @property
+    def running(self) -> bool:
+        return self.state is SystemState.RUNNING
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # --- control (any thread) ---------------------------------------------------------------------------
+
+    def subscribe(self, consumer: Callable[[SessionData, Advance], None]) -> None:
+        """Call `consumer(session_data, advance)` on the coordinator thread after every clock advance."""
+        self._consumers.append(consumer)
+
+    def start(self) -> None:
+        self.state = SystemState.RUNNING
+        self._resumed.set()
+        self.upkeep.start()
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self.state is SystemState.RUNNING:
+            self.state = SystemState.PAUSED
+            self._resumed.clear()
+
+    def resume(self) -> None:
+        if self.state is SystemState.PAUSED:
+            self.state = SystemState.RUNNING
+            self._resumed.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._resumed.set()
+
+    def fail(self, error: BaseException) -> None:
+        """An error in either thread: remember the first one and stop the run."""
+        if self._error is None:
+            self._error = error
+        self.stop()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the run to end; re-raise the error that stopped it, if any."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TapescanError("the replay did not finish in time; stop() it or give it longer.")
+        if self._error is not None:
+            raise self._error
+
+    def run(self) -> None:
+        """start() and join(): the whole replay, on the coordinator thread."""
+        self.start()
+        self.join()
+
+    # --- called on the coordinator thread ---------------------------------------------------------------
+
+    def pacing(self, clock_start: int) -> Pacing:
+        return Pacing(self.config.speed, self.time, clock_start)
+
+    def wait_while_paused(self, pacing: Pacing) -> None:
+        if self.state is not SystemState.PAUSED:
+            return
+        paused_at = self.time.monotonic()
+        while not self._resumed.wait(PAUSE_POLL_SECONDS):
+            if self.stopping:
+                return
+        pacing.shift(self.time.monotonic() - paused_at)
+
+    def on_session_start(self, data: SessionData) -> None:
+        self.data_manager.clock.set(data.start)
+        if self.snapshots is not None:
+            self.snapshots.open(data)
+
+    def on_advance(self, advance: Advance) -> None:
+        data = self.coordinator.session_data
+        self.data_manager.clock.set(_timestamp(advance.clock))
+        for consumer in self._consumers:
+            consumer(data, advance)
+        self._snapshot(advance.clock)
+
+    def on_session_end(self, data: SessionData, clock: int) -> None:
+        self._snapshot(clock)
+        if self.snapshots is not None:
+            self.snapshots.close()
+        self.sessions_done.append(data.date)
+
+    def _snapshot(self, clock: int) -> None:
+        if self.snapshots is not None:
+            self.snapshots.row(clock, self.state.value, self.mode, self.coordinator.session_data,
+                               self.coordinator.queues)
+
+    def _main(self) -> None:
+        try:
+            self.coordinator.run()
+        except BaseException as error:
+            self.fail(error)
+        finally:
+            if self.snapshots is not None and self._error is not None:
+                self.snapshots.abandon()
+            self.upkeep.inbox.put(Stop())
+            self.state = SystemState.STOPPED
+
+
+def _timestamp(ns: int) -> pd.Timestamp:
+    return pd.Timestamp(ns, tz="UTC").tz_convert(calendar.ET)

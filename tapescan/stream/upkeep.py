@@ -1,0 +1,128 @@
+"""The data-upkeep thread: prefetches sessions, keeps the trailing history, fills gaps in the 1-minute bars.
+
+It never touches session_data or the queues. It answers the coordinator's requests (tapescan/stream/messages)
+with messages the coordinator applies on its own thread, so the two threads share no mutable state:
+
+- before a session: its input items (read from the source) and its trailing historical bars, prepared while
+  the previous session is still streaming (prefetch) and sent when that one ends;
+- once per minute of session time: the 1-minute bars that session_data lacks and the source has (a gap
+  fill); a bar still missing is asked for again at the next minute, until the session ends.
+
+Historical bars of k minutes (historical_bars_types) for the N sessions before the current one come from the
+store through the analytics layer (`derived_panel`); when a session ends the window rolls: the oldest
+session is dropped and the finished one appended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from tapescan import calendar
+from tapescan.analytics.bars import derived_panel, panel_frame
+from tapescan.store import SessionPanel
+from tapescan.stream.config import ReplayConfig
+from tapescan.stream.messages import Fill, GapCheck, SessionEnded, SessionLoad, Stop
+from tapescan.stream.queues import BAR_NS, Items
+from tapescan.stream.session_data import SessionData
+from tapescan.stream.sources import StoreSource
+
+
+class DataUpkeep:
+    """The second thread of a run; `inbox` takes the coordinator's requests, `send` delivers its answers."""
+
+    def __init__(self, config: ReplayConfig, source: StoreSource, days: list[dt.date], send: Callable[[object], None],
+                 fail: Callable[[BaseException], None], backend: str = "auto") -> None:
+        self.config, self.source, self.days, self.send, self.fail = config, source, days, send, fail
+        self.backend = backend
+        self.inbox: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="tapescan-data-upkeep", daemon=True)
+        self._panels: dict[dt.date, SessionPanel] = {}
+        self._history: dict[int, list[pd.DataFrame]] = {}
+        self._next = 0  # index in `days` of the session to prepare next
+
+    def start(self) -> None:
+        self.thread.start()
+
+    # --- the thread ------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            prepared = self._prepare()
+            self.send(prepared)
+            prepared = self._prepare()
+            while True:
+                request = self.inbox.get()
+                if isinstance(request, Stop):
+                    return
+                if isinstance(request, GapCheck):
+                    self._answer_gaps(request)
+                elif isinstance(request, SessionEnded):
+                    self._roll_history(request.day)
+                    self.send(prepared if prepared is not None else SessionLoad(None, {}, {}))
+                    prepared = self._prepare()
+        except BaseException as error:  # reported, and the run stops: never a silent dead thread
+            self.fail(error)
+
+    # --- sessions --------------------------------------------------------------------------------------
+
+    def _prepare(self) -> SessionLoad | None:
+        """The next session's items and history (prefetch), or None after the last session."""
+        if self._next >= len(self.days):
+            return None
+        day = self.days[self._next]
+        self._next += 1
+        window = SessionData.for_session(day, self.config.start_time, self.config.end_time, self.config.symbols, [])
+        streams = {s: self.config.streams_of(s) for s in self.config.symbols}
+        items = self.source.session_items(day, self.config.symbols, streams, window.start, window.end)
+        self._panels[day] = self.source.panel(day, self.config.symbols)
+        for old in [d for d in self._panels if d < day - dt.timedelta(days=10)]:
+            del self._panels[old]
+        if not self._history:
+            self._history = self._trailing(day)
+        return SessionLoad(day, items, {k: list(v) for k, v in self._history.items()})
+
+    def _trailing(self, day: dt.date) -> dict[int, list[pd.DataFrame]]:
+        """k-minute bars of the N sessions before `day` for every k of historical_bars_types."""
+        stored = set(self.source.store.sessions())
+        days = [d for d in calendar.sessions_before(day, self.config.historical_bars_trailing_days) if d in stored]
+        return {k: [self._bars(self.source.panel(d, self.config.symbols), k) for d in days]
+                for k in self.config.historical_bars_types}
+
+    def _bars(self, panel: SessionPanel, minutes: int) -> pd.DataFrame:
+        bars = panel if minutes == 1 else derived_panel(panel, minutes, self.backend)
+        return panel_frame(bars)
+
+    def _roll_history(self, finished: dt.date) -> None:
+        """Drop the oldest session of each history window and append the session that just ended."""
+        if not self.config.historical_bars_trailing_days or finished not in self._panels:
+            return
+        for k, sessions in self._history.items():
+            sessions.append(self._bars(self._panels[finished], k))
+            del sessions[: max(0, len(sessions) - self.config.historical_bars_trailing_days)]
+
+    # --- gaps ------------------------------------------------------------------------------------------
+
+    def _answer_gaps(self, request: GapCheck) -> None:
+        """The bars the source has for cells session_data lacks (as of the request's clock)."""
+        panel = self._panels.get(request.day)
+        if panel is None:
+            return
+        offset = int((request.start - panel.minutes[0].value) // BAR_NS["1m"])
+        width = request.missing.shape[1]
+        if offset < 0 or offset + width > panel.shape[1]:
+            return
+        found = request.missing & panel.mask[:, offset:offset + width]
+        rows, cols = np.nonzero(found)
+        if not len(rows):
+            return
+        cols = cols + offset
+        stamp = panel.minutes.asi8[cols]
+        values = np.column_stack([panel.open[rows, cols], panel.high[rows, cols], panel.low[rows, cols],
+                                  panel.close[rows, cols], panel.volume[rows, cols].astype(np.float64)])
+        self.send(Fill(request.day, Items("1m", stamp + BAR_NS["1m"], stamp, rows.astype(np.int32), values)))
