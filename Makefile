@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 CONSTRAINTS := -c constraints.txt
 
-.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu install install-test clean
+.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu bench-replay install install-test clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/tapescan demo
@@ -22,7 +22,7 @@ test-cpu: $(VENV)/.installed-test
 test-cudasim: $(VENV)/.installed-test
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/cudasim
 
-bench: bench-store bench-ingest bench-analytics bench-scanner
+bench: bench-store bench-ingest bench-analytics bench-scanner bench-replay
 
 bench-store: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_store.py
@@ -35,6 +35,9 @@ bench-analytics: $(VENV)/.installed-bench
 
 bench-scanner: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_scanner.py
+
+bench-replay: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_replay.py
 
 # The analytics benchmark with the GPU path added (needs a usable GPU and the gpu-cu12/gpu-cu13 extra).
 bench-gpu: $(VENV)/.installed-bench

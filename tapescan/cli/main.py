@@ -14,7 +14,17 @@ import pydantic
 import typer
 from rich.markup import escape
 
-from tapescan.cli import bars_cmd, calendar_cmd, daily_cmd, demo_cmd, doctor_cmd, ingest_cmd, scan_cmd, synth_cmd
+from tapescan.cli import (
+    bars_cmd,
+    calendar_cmd,
+    daily_cmd,
+    demo_cmd,
+    doctor_cmd,
+    ingest_cmd,
+    replay_cmd,
+    scan_cmd,
+    synth_cmd,
+)
 from tapescan.cli.context import CliOptions, stderr_console
 from tapescan.errors import TapescanError
 
@@ -54,6 +64,7 @@ app.command("synth")(synth_cmd.synth)
 app.command("ingest")(ingest_cmd.ingest)
 app.command("scan")(scan_cmd.scan)
 app.command("sweep")(scan_cmd.sweep)
+app.command("replay")(replay_cmd.replay)
 app.command("bars")(bars_cmd.bars)
 app.command("daily")(daily_cmd.daily)
 app.command("calendar")(calendar_cmd.calendar)

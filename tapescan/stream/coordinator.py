@@ -21,8 +21,6 @@ import queue
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from tapescan.stream.config import STREAM_TYPES
 from tapescan.stream.messages import Fill, GapCheck, SessionEnded, SessionLoad
 from tapescan.stream.queues import InputQueue, Items
@@ -173,9 +171,9 @@ class StreamCoordinator:
         if minute <= self._checked_minute or "1m" not in self.queues:
             return
         self._checked_minute = minute
-        missing = data.missing_minutes(self.clock)[:, :minute]
+        missing = data.missing_minutes(self.clock)
         if missing.any():
-            self.system.upkeep.inbox.put(GapCheck(data.date, data.start.value, np.ascontiguousarray(missing)))
+            self.system.upkeep.inbox.put(GapCheck(data.date, data.start.value, missing))
 
     def _end_session(self) -> None:
         data = self.session_data

@@ -47,6 +47,12 @@ class Items:
         return Items(self.kind, self.time[index], self.stamp[index], self.symbol[index], self.values[index])
 
 
+def _ordered(items: Items) -> bool:
+    """Already ordered by (event time, symbol)? (A source building items time-major skips the sort.)"""
+    step, symbol_step = np.diff(items.time), np.diff(items.symbol)
+    return bool(np.all((step > 0) | ((step == 0) & (symbol_step > 0))))
+
+
 class InputQueue:
     """The queues of one stream type for every symbol, as one table ordered by (event time, symbol)."""
 
@@ -58,11 +64,13 @@ class InputQueue:
 
     def load(self, items: Items) -> None:
         """Add items (any order); what is still queued and the new items are merged by (event time, symbol)."""
-        pending = self._items.take(slice(self._next, None))
-        merged = Items(self.kind, *(np.concatenate([getattr(pending, f), getattr(items, f)])
-                                    for f in ("time", "stamp", "symbol", "values")))
-        order = np.lexsort((merged.symbol, merged.time))
-        self._items, self._next = merged.take(order), 0
+        if self._next < len(self._items):
+            pending = self._items.take(slice(self._next, None))
+            items = Items(self.kind, *(np.concatenate([getattr(pending, f), getattr(items, f)])
+                                       for f in ("time", "stamp", "symbol", "values")))
+        if not _ordered(items):
+            items = items.take(np.lexsort((items.symbol, items.time)))
+        self._items, self._next = items, 0
 
     def clear(self) -> None:
         self._items, self._next = Items.empty(self.kind), 0

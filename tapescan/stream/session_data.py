@@ -67,6 +67,7 @@ class SessionData:
     history: dict[int, list[pd.DataFrame]] = field(default_factory=dict)  # bar minutes -> trailing sessions
 
     def __post_init__(self) -> None:
+        self._minutes = max(0, int((self.end - self.start) // pd.Timedelta(minutes=1)))
         symbols, minutes = len(self.symbols), self.minutes
         self.open, self.high, self.low, self.close = (np.full((symbols, minutes), np.nan) for _ in range(4))
         self.volume = np.zeros((symbols, minutes), dtype=np.int64)
@@ -87,7 +88,7 @@ class SessionData:
 
     @property
     def minutes(self) -> int:
-        return max(0, int((self.end - self.start) // pd.Timedelta(minutes=1)))
+        return self._minutes
 
     def _empty_derived(self, k: int) -> DerivedBars:
         shape = (len(self.symbols), -(-self.minutes // k))
@@ -104,7 +105,10 @@ class SessionData:
 
     def _mark(self, kind: str, rows: np.ndarray, times: np.ndarray) -> None:
         newest = self.newest.setdefault(kind, np.full(len(self.symbols), NONE))
-        np.maximum.at(newest, rows, times)
+        if len(times) and times[0] == times[-1]:
+            newest[rows] = np.maximum(newest[rows], times[0])
+        else:
+            np.maximum.at(newest, rows, times)
         self.updated.setdefault(kind, np.zeros(len(self.symbols), dtype=bool))[rows] = True
 
     def add_minute_bars(self, items: Items) -> None:
@@ -116,9 +120,14 @@ class SessionData:
         self.low[rows, column], self.close[rows, column] = values[:, 2], values[:, 3]
         self.volume[rows, column] = values[:, 4].astype(np.int64)
         self.mask[rows, column] = True
-        np.add.at(self.session_volume, rows, values[:, 4].astype(np.int64))
-        np.fmax.at(self.session_high, rows, values[:, 1])
-        np.fmin.at(self.session_low, rows, values[:, 2])
+        if len(rows) and items.time[0] == items.time[-1]:  # one event time: one bar per symbol at most
+            self.session_volume[rows] += values[:, 4].astype(np.int64)
+            self.session_high[rows] = np.fmax(self.session_high[rows], values[:, 1])
+            self.session_low[rows] = np.fmin(self.session_low[rows], values[:, 2])
+        else:
+            np.add.at(self.session_volume, rows, values[:, 4].astype(np.int64))
+            np.fmax.at(self.session_high, rows, values[:, 1])
+            np.fmin.at(self.session_low, rows, values[:, 2])
         self._mark("1m", rows, items.time[inside])
 
     def add_streamed(self, items: Items) -> None:
@@ -194,8 +203,6 @@ class SessionData:
         return first, last
 
     def missing_minutes(self, clock: int) -> np.ndarray:
-        """[symbol x minute] True where a bar that should be known at `clock` is not held (a gap to fill)."""
+        """[symbol x minute ended by `clock`] True where session_data lacks that minute's bar (a gap to fill)."""
         expected = int(np.clip((clock - self.start.value) // NS_PER_MINUTE, 0, self.minutes))
-        missing = np.zeros_like(self.mask)
-        missing[:, :expected] = ~self.mask[:, :expected]
-        return missing
+        return ~self.mask[:, :expected]

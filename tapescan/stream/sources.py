@@ -31,21 +31,21 @@ class StoreSource:
     def panel(self, day: dt.date, symbols: list[str]) -> SessionPanel:
         return self.store.read_session(day, symbols)
 
-    def session_items(self, day: dt.date, symbols: list[str], streams: dict[str, tuple[str, ...]],
+    def session_items(self, panel: SessionPanel, symbols: list[str], streams: dict[str, tuple[str, ...]],
                       start: pd.Timestamp, end: pd.Timestamp) -> dict[str, Items]:
-        """The items of every (symbol, stream) of `day` whose event time lies in (start, end]."""
+        """The items of every (symbol, stream) of the session `panel` holds (its rows: `symbols`), with
+        stamps from `start` and event times up to `end`."""
         wanted = {kind for kinds in streams.values() for kind in kinds}
         missing = sorted(wanted - set(self.provides))
         if missing:
             raise TapescanError(f"the store holds 1-minute bars only; no source for {', '.join(missing)} streams. "
                                 "Ask for streams [\"1m\"] (or feed the others from a live source).")
-        panel = self.panel(day, symbols)
         return {kind: self._items(kind, panel, symbols, streams, start, end) for kind in sorted(wanted)}
 
     def _items(self, kind: str, panel: SessionPanel, symbols: list[str], streams: dict[str, tuple[str, ...]],
                start: pd.Timestamp, end: pd.Timestamp) -> Items:
         wanted = np.array([kind in streams[s] for s in symbols], dtype=bool)
-        rows, cols = np.nonzero(panel.mask & wanted[:, None])
+        cols, rows = np.nonzero((panel.mask & wanted[:, None]).T)  # time-major: the queue's order, no sort
         stamp = panel.minutes.asi8[cols]
         values = np.column_stack([panel.open[rows, cols], panel.high[rows, cols], panel.low[rows, cols],
                                   panel.close[rows, cols], panel.volume[rows, cols].astype(np.float64)])

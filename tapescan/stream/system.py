@@ -192,7 +192,7 @@ class SystemManager:
         except BaseException as error:
             self.fail(error)
         finally:
-            if self.snapshots is not None and self._error is not None:
+            if self.snapshots is not None:  # a session cut short by an error or stop() leaves no file
                 self.snapshots.abandon()
             self.upkeep.inbox.put(Stop())
             self.state = SystemState.STOPPED

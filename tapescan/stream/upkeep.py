@@ -15,10 +15,11 @@ session is dropped and the finished one appended.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -56,18 +57,32 @@ class DataUpkeep:
             prepared = self._prepare()
             self.send(prepared)
             prepared = self._prepare()
-            while True:
-                request = self.inbox.get()
+            for request in self._requests():
                 if isinstance(request, Stop):
                     return
                 if isinstance(request, GapCheck):
                     self._answer_gaps(request)
                 elif isinstance(request, SessionEnded):
                     self._roll_history(request.day)
-                    self.send(prepared if prepared is not None else SessionLoad(None, {}, {}))
+                    self.send(SessionLoad(None, {}, {}) if prepared is None else
+                              dataclasses.replace(prepared, history=self._history_copy()))
                     prepared = self._prepare()
         except BaseException as error:  # reported, and the run stops: never a silent dead thread
             self.fail(error)
+
+    def _requests(self) -> Iterator[object]:
+        """The inbox's requests in order, except that of consecutive gap checks only the newest is answered
+        (it holds every gap still open), so that a busy coordinator's stale checks never delay a session end."""
+        while True:
+            batch = [self.inbox.get()]
+            while True:
+                try:
+                    batch.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
+            for request, following in zip(batch, [*batch[1:], None]):
+                if not (isinstance(request, GapCheck) and isinstance(following, GapCheck)):
+                    yield request
 
     # --- sessions --------------------------------------------------------------------------------------
 
@@ -79,13 +94,17 @@ class DataUpkeep:
         self._next += 1
         window = SessionData.for_session(day, self.config.start_time, self.config.end_time, self.config.symbols, [])
         streams = {s: self.config.streams_of(s) for s in self.config.symbols}
-        items = self.source.session_items(day, self.config.symbols, streams, window.start, window.end)
-        self._panels[day] = self.source.panel(day, self.config.symbols)
+        panel = self._panels[day] = self.source.panel(day, self.config.symbols)
+        items = self.source.session_items(panel, self.config.symbols, streams, window.start, window.end)
         for old in [d for d in self._panels if d < day - dt.timedelta(days=10)]:
             del self._panels[old]
         if not self._history:
             self._history = self._trailing(day)
-        return SessionLoad(day, items, {k: list(v) for k, v in self._history.items()})
+        return SessionLoad(day, items, self._history_copy())
+
+    def _history_copy(self) -> dict[int, list[pd.DataFrame]]:
+        """The history window as it stands (the lists are copied: the window keeps rolling here)."""
+        return {k: list(v) for k, v in self._history.items()}
 
     def _trailing(self, day: dt.date) -> dict[int, list[pd.DataFrame]]:
         """k-minute bars of the N sessions before `day` for every k of historical_bars_types."""

@@ -1,0 +1,166 @@
+"""The stream coordinator's behaviour: session_data against the store and the oracles, gap fills by the
+data-upkeep thread, the trailing history, pacing and the session timeout on an injected clock (no
+sleeping), pause / resume / stop, and errors in either thread reported without a hang."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tapescan.analytics import derived_panel
+from tapescan.store import Store
+from tapescan.stream import FakeTime, ReplayConfig, StoreSource, SystemManager
+from tapescan.stream.queues import Items
+from tests import oracles
+from tests.conftest import make_bars
+
+SYMBOLS = ["AAPL", "SPY", "ZZIPO", "ZZDLST"]
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory) -> Store:
+    from tapescan.synth import write_synthetic_market
+
+    store = Store.create(tmp_path_factory.mktemp("replay") / "store")
+    write_synthetic_market(store, 12, "2024-11-22", "2024-12-03", seed=8)
+    return store
+
+
+def replay(store: Store, config: ReplayConfig, start: str, end: str, **options) -> SystemManager:
+    system = SystemManager(store, config, start, end, time=options.pop("time", FakeTime()), **options)
+    system.run()
+    return system
+
+
+def test_session_data_holds_every_window_bar_and_derived_bars_equal_the_oracle(market):
+    config = ReplayConfig(symbols=SYMBOLS, derived_intervals=[5, 15], start_time="09:45", end_time="15:30")
+    seen: list[int] = []
+    system = SystemManager(market, config, "2024-11-29", "2024-11-29", time=FakeTime())
+    system.subscribe(lambda data, advance: seen.append(int(data.mask.sum())))
+    system.run()
+    data = system.session_data
+    panel = market.read_session("2024-11-29", SYMBOLS)
+    window = (panel.minutes >= data.start) & (panel.minutes < data.end)
+    np.testing.assert_array_equal(data.mask, panel.mask[:, window])
+    np.testing.assert_array_equal(data.session_volume, panel.volume[:, window].sum(axis=1))
+    assert seen == sorted(seen) and seen[-1] == panel.mask[:, window].sum()
+    assert data.end == pd.Timestamp("2024-11-29 13:00", tz="America/New_York")  # the early close
+    bars = pd.concat([market.read_bars(s, "2024-11-29", "2024-11-29").assign(symbol=s) for s in SYMBOLS])
+    bars = bars[(bars["ts"] >= data.start) & (bars["ts"] < data.end)]
+    for k in (5, 15):
+        expected = oracles.derived_bars(bars, k)  # buckets from the open: the window starts on a 5/15 boundary
+        derived = data.derived[k]
+        assert derived.done.all()
+        assert int((derived.bars > 0).sum()) == len(expected)
+        got = {(config.symbols[r], int(b)): derived.volume[r, b] for r, b in zip(*np.nonzero(derived.bars > 0))}
+        for row in expected.itertuples():
+            bucket = (row.ts - data.start) // pd.Timedelta(minutes=k)
+            assert got[(row.symbol, bucket)] == row.volume
+    assert not system.stream_coordinator_timer_expired
+
+
+class LossySource(StoreSource):
+    """The store's bars, with every seventh 1-minute bar lost from the stream (the store still has them)."""
+
+    def session_items(self, *args, **kwargs) -> dict[str, Items]:
+        items = super().session_items(*args, **kwargs)
+        kept = np.flatnonzero(np.arange(len(items["1m"])) % 7 != 3)
+        return {**items, "1m": items["1m"].take(kept)}
+
+
+def test_the_upkeep_thread_fills_bars_lost_from_the_stream(market):
+    config = ReplayConfig(symbols=SYMBOLS, derived_intervals=[5])
+    system = replay(market, config, "2024-12-02", "2024-12-02", source=LossySource(market))
+    data = system.session_data
+    panel = market.read_session("2024-12-02", SYMBOLS)
+    np.testing.assert_array_equal(data.mask[:, :-1], panel.mask[:, :-1])  # all but the last minute's check
+    expected = derived_panel(panel, 5, backend="cpu")
+    done = data.derived[5].done
+    np.testing.assert_array_equal(data.derived[5].volume[:, done], expected.volume[:, done])
+    full = panel.mask.all(axis=1)
+    assert (data.bar_quality(data.end.value)[full] >= 100 * (389 / 390)).all()
+
+
+def test_the_trailing_history_rolls_from_session_to_session(market):
+    config = ReplayConfig(symbols=["AAPL", "SPY"], derived_intervals=[], historical_bars_trailing_days=2,
+                          historical_bars_types=[1, 5])
+    histories = {}
+    system = SystemManager(market, config, "2024-11-26", "2024-11-29", time=FakeTime())
+    system.subscribe(lambda data, advance: histories.setdefault(data.date, data.history))
+    system.run()
+    for day, history in histories.items():
+        before = [d for d in market.sessions() if d < day][-2:]
+        for k, frames in history.items():
+            assert len(frames) == 2
+            for frame, past in zip(frames, before):
+                panel = market.read_session(past, ["AAPL", "SPY"])
+                bars = panel if k == 1 else derived_panel(panel, k, backend="cpu")
+                assert len(frame) == bars.mask.sum() and frame["volume"].sum() == bars.volume.sum()
+
+
+def test_clock_driven_replay_is_paced_on_the_injected_clock(market):
+    clock = FakeTime()
+    config = ReplayConfig(symbols=["SPY"], derived_intervals=[], speed=60, start_time="10:00", end_time="11:00")
+    system = replay(market, config, "2024-12-02", "2024-12-02", time=clock)
+    assert system.coordinator.advances == 60
+    assert clock.slept == pytest.approx(60.0, abs=0.1)  # an hour of session at 60x: a minute of wall time
+    fast = FakeTime()
+    replay(market, config.model_copy(update={"speed": 0.0}), "2024-12-02", "2024-12-02", time=fast)
+    assert fast.slept == 0
+
+
+def test_data_that_ends_early_expires_the_timeout_and_the_next_session_still_runs(tmp_path):
+    store = Store.create(tmp_path / "store")
+    bars = pd.concat([make_bars("EARLY", "2024-12-02", list(range(0, 120))),
+                      make_bars("EARLY", "2024-12-03", list(range(0, 390)))])
+    store.write_bars(bars, adjustment="unadjusted", source="test")
+    clock = FakeTime()
+    config = ReplayConfig(symbols=["EARLY"], derived_intervals=[], session_timeout_seconds=45)
+    system = replay(store, config, "2024-12-02", "2024-12-03", time=clock)
+    assert system.stream_coordinator_timer_expired
+    assert clock.slept == pytest.approx(45, abs=0.1)
+    assert system.sessions_done == [dt.date(2024, 12, 2), dt.date(2024, 12, 3)]
+
+
+def test_pause_resume_and_stop(market):
+    config = ReplayConfig(symbols=["SPY"], derived_intervals=[])
+    system = SystemManager(market, config, "2024-12-02", "2024-12-03", time=FakeTime())
+    counts: list[int] = []
+
+    def consumer(data, advance) -> None:
+        counts.append(system.coordinator.advances)
+        if len(counts) == 10:
+            system.pause()
+            threading.Timer(0.2, system.resume).start()
+        if len(counts) == 500:
+            system.stop()
+
+    system.subscribe(consumer)
+    system.run()
+    assert len(counts) == 500 and system.sessions_done == [dt.date(2024, 12, 2)]
+
+
+@pytest.mark.parametrize("where", ["consumer", "upkeep"])
+def test_an_error_in_either_thread_stops_the_run_and_is_reported(market, tmp_path, where):
+    class BrokenSource(StoreSource):
+        def session_items(self, panel, *args, **kwargs):
+            if panel.date == dt.date(2024, 12, 3):
+                raise RuntimeError("the feed broke")
+            return super().session_items(panel, *args, **kwargs)
+
+    config = ReplayConfig(symbols=["SPY"], derived_intervals=[])
+    system = SystemManager(market, config, "2024-12-02", "2024-12-03", source=BrokenSource(market),
+                           snapshot_dir=tmp_path / "snaps", time=FakeTime())
+    if where == "consumer":
+        def consumer(data, advance) -> None:
+            if data.mask.sum() == 100:
+                raise ValueError("a strategy failed")
+        system.subscribe(consumer)
+    with pytest.raises((ValueError, RuntimeError), match="a strategy failed|the feed broke"):
+        system.start()
+        system.join(timeout=60)
+    assert [p.name for p in (tmp_path / "snaps").iterdir() if p.name.startswith(".")] == []
