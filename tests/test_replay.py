@@ -164,3 +164,24 @@ def test_an_error_in_either_thread_stops_the_run_and_is_reported(market, tmp_pat
         system.start()
         system.join(timeout=60)
     assert [p.name for p in (tmp_path / "snaps").iterdir() if p.name.startswith(".")] == []
+
+
+def test_live_mode_streams_a_feed_as_it_arrives_and_ends_when_the_live_clock_passes_the_end(market, tmp_path):
+    from tapescan.stream.live import ReplayAsLive
+    from tapescan.stream.timing import RealTime
+
+    day = dt.date(2024, 12, 3)
+    config = ReplayConfig(symbols=["SPY", "AAPL"], derived_intervals=[5], start_time="10:00", end_time="10:10")
+    feed = ReplayAsLive(market, day, RealTime(), speed=1200)  # ten minutes of session in half a second
+    clocks: list[int] = []
+    system = SystemManager(market, config, day, day, live=feed, snapshot_dir=tmp_path, time=RealTime())
+    system.subscribe(lambda data, advance: clocks.append(advance.clock))
+    system.run()
+    assert system.mode == "live" and system.sessions_done == [day]
+    data = system.session_data
+    panel = market.read_session(day, ["SPY", "AAPL"])
+    window = (panel.minutes >= data.start) & (panel.minutes < data.end)
+    np.testing.assert_array_equal(data.mask, panel.mask[:, window])
+    assert clocks == sorted(clocks) and data.derived[5].done.all()
+    snapshot = pd.read_csv(tmp_path / "2024-12-03.csv")
+    assert set(snapshot["system_mode"]) == {"live"} and snapshot["session_ended"].iloc[-1]

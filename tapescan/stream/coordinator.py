@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tapescan.stream.config import STREAM_TYPES
-from tapescan.stream.messages import Fill, GapCheck, SessionEnded, SessionLoad
+from tapescan.stream.messages import Fill, GapCheck, LiveItems, SessionEnded, SessionLoad
 from tapescan.stream.queues import InputQueue, Items
 from tapescan.stream.session_data import NS_PER_MINUTE, SessionData
 
@@ -62,7 +62,10 @@ class StreamCoordinator:
             if load is None or load.day is None:
                 return
             self._start_session(load)
-            self._stream_session()
+            if self.system.live is not None:
+                self._stream_live()
+            else:
+                self._stream_session()
             if self.system.stopping:
                 return
             self._end_session()
@@ -82,6 +85,10 @@ class StreamCoordinator:
     def _apply(self, message: object) -> None:
         if isinstance(message, Fill) and self.session_data is not None and message.day == self.session_data.date:
             self.session_data.refill_minute_bars(message.items, self.clock)
+        elif isinstance(message, LiveItems):
+            for kind, items in message.items.items():
+                if kind in self.queues and len(items):
+                    self.queues[kind].load(items)
         elif isinstance(message, SessionLoad):  # arrives early only if a session had no data at all
             self.inbox.put(message)
 
@@ -129,6 +136,25 @@ class StreamCoordinator:
                 continue
             pacing.wait_until(upcoming, self.system)
             self._advance(max(upcoming, self.clock))
+
+    def _stream_live(self) -> None:
+        """Live mode: deliver items as soon as they arrive, in time order (a late item is delivered at once and
+        never moves the clock back); the session ends when the live clock passes the window's end."""
+        data, live = self.session_data, self.system.live
+        live.start(data, {s: self.config.streams_of(s) for s in self.config.symbols}, self.inbox.put)
+        try:
+            while not self.system.stopping:
+                self.system.wait_while_paused(None)
+                self._drain()
+                upcoming = self._next_time()
+                if upcoming is not None:
+                    self._advance(max(upcoming, self.clock))
+                elif live.now() > data.end.value:
+                    return
+                else:
+                    self.system.time.sleep(POLL_SECONDS)
+        finally:
+            live.stop()
 
     def _wait_for_data(self) -> bool:
         """Every queue is empty before the window's end: wait up to the timeout (counted while running) for

@@ -29,6 +29,13 @@ class Fill:
 
 
 @dataclass(frozen=True)
+class LiveItems:
+    """Live source -> coordinator: items that just arrived (by stream type)."""
+
+    items: dict[str, Items]
+
+
+@dataclass(frozen=True)
 class GapCheck:
     """Coordinator -> upkeep: which 1-minute bars session_data lacks, from `start` (ns), as of the clock."""
 

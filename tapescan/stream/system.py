@@ -24,6 +24,7 @@ from tapescan.errors import TapescanError
 from tapescan.store import Store
 from tapescan.stream.config import ReplayConfig
 from tapescan.stream.coordinator import Advance, StreamCoordinator
+from tapescan.stream.live import LiveSource
 from tapescan.stream.messages import Stop
 from tapescan.stream.session_data import SessionData
 from tapescan.stream.snapshot import SnapshotWriter
@@ -66,24 +67,25 @@ class Pacing:
 
 
 class SystemManager:
-    """One replay (backtest) run over the store's sessions from `start` to `end`."""
+    """One run: a replay (backtest) of the store's sessions from `start` to `end`, or, with `live`, today's
+    session from a live source (mode "live"; the store then serves the history and the gap fills)."""
 
     def __init__(self, store: Store, config: ReplayConfig, start: calendar.DateLike, end: calendar.DateLike,
                  source: StoreSource | None = None, snapshot_dir: Path | None = None,
-                 time: TimeProvider | None = None, backend: str = "auto") -> None:
+                 time: TimeProvider | None = None, backend: str = "auto", live: LiveSource | None = None) -> None:
         first, last = calendar.to_date(start), calendar.to_date(end)
-        self.days = [d for d in store.sessions() if first <= d <= last]
+        self.days = [d for d in store.sessions() if first <= d <= last] if live is None else [live.day]
         if not self.days:
             raise TapescanError(f"the store holds no session from {first} to {last}; pick a stored range.")
-        self.store, self.config = store, config
-        self.mode = "backtest"
+        self.store, self.config, self.live = store, config, live
+        self.mode = "backtest" if live is None else "live"
         self.time = time or RealTime()
         self.state = SystemState.STOPPED
         self.stream_coordinator_timer_expired = False
         self.data_manager = DataManager(store, ReplayClock(calendar.session_bounds(self.days[0])[0]), backend)
         self.coordinator = StreamCoordinator(self)
         self.upkeep = DataUpkeep(config, source or StoreSource(store), self.days, self.coordinator.inbox.put,
-                                 self.fail, backend)
+                                 self.fail, backend, stream_items=live is None)
         self.snapshots = SnapshotWriter(snapshot_dir, config) if snapshot_dir is not None else None
         self.sessions_done: list[dt.date] = []
         self._consumers: list[Callable[[SessionData, Advance], None]] = []
@@ -154,14 +156,15 @@ class SystemManager:
     def pacing(self, clock_start: int) -> Pacing:
         return Pacing(self.config.speed, self.time, clock_start)
 
-    def wait_while_paused(self, pacing: Pacing) -> None:
+    def wait_while_paused(self, pacing: Pacing | None) -> None:
         if self.state is not SystemState.PAUSED:
             return
         paused_at = self.time.monotonic()
         while not self._resumed.wait(PAUSE_POLL_SECONDS):
             if self.stopping:
                 return
-        pacing.shift(self.time.monotonic() - paused_at)
+        if pacing is not None:
+            pacing.shift(self.time.monotonic() - paused_at)
 
     def on_session_start(self, data: SessionData) -> None:
         self.data_manager.clock.set(data.start)

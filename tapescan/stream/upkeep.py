@@ -38,9 +38,9 @@ class DataUpkeep:
     """The second thread of a run; `inbox` takes the coordinator's requests, `send` delivers its answers."""
 
     def __init__(self, config: ReplayConfig, source: StoreSource, days: list[dt.date], send: Callable[[object], None],
-                 fail: Callable[[BaseException], None], backend: str = "auto") -> None:
+                 fail: Callable[[BaseException], None], backend: str = "auto", stream_items: bool = True) -> None:
         self.config, self.source, self.days, self.send, self.fail = config, source, days, send, fail
-        self.backend = backend
+        self.backend, self.stream_items = backend, stream_items
         self.inbox: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="tapescan-data-upkeep", daemon=True)
         self._panels: dict[dt.date, SessionPanel] = {}
@@ -94,8 +94,12 @@ class DataUpkeep:
         self._next += 1
         window = SessionData.for_session(day, self.config.start_time, self.config.end_time, self.config.symbols, [])
         streams = {s: self.config.streams_of(s) for s in self.config.symbols}
-        panel = self._panels[day] = self.source.panel(day, self.config.symbols)
-        items = self.source.session_items(panel, self.config.symbols, streams, window.start, window.end)
+        if not self.stream_items and day not in self.source.store.sessions():
+            items = {}  # live, and the store has nothing of today yet: no gap fills from it
+        else:
+            panel = self._panels[day] = self.source.panel(day, self.config.symbols)
+            items = (self.source.session_items(panel, self.config.symbols, streams, window.start, window.end)
+                     if self.stream_items else {})
         for old in [d for d in self._panels if d < day - dt.timedelta(days=10)]:
             del self._panels[old]
         if not self._history:
