@@ -14,6 +14,8 @@ import math
 
 from numba.core.extending import register_jitable
 
+from tapescan.kernels.session import add_bar
+
 #: Rows of `bounds` (intraday filters) and of the values a scan reports per cell.
 CHANGE, RANGE, RELATIVE = 0, 1, 2
 VALUE_FIELDS = ("price", "change_pct", "range_pct", "session_volume", "rel_volume")
@@ -90,12 +92,7 @@ def scan_symbol(high, low, close, volume, mask, visible, clock, clock_visible, e
         if j == minutes:
             break
         if mask[j]:
-            total += volume[j]
-            if count == 0 or high[j] > top:
-                top = high[j]
-            if count == 0 or low[j] < bottom:
-                bottom = low[j]
-            last = close[j]
-            count += 1
+            total, count, top, bottom, last = add_bar(total, count, top, bottom, high[j], low[j], close[j],
+                                                      volume[j])
         j += 1
     return count > 0

@@ -15,6 +15,16 @@ from numba.core.extending import register_jitable
 
 
 @register_jitable(inline="always")
+def add_bar(total, count, top, bottom, high, low, close, volume):
+    """The running (volume, bar count, high, low, last close) after one more bar."""
+    if count == 0 or high > top:
+        top = high
+    if count == 0 or low < bottom:
+        bottom = low
+    return total + volume, count + 1, top, bottom, close
+
+
+@register_jitable(inline="always")
 def cumulate_session(high, low, close, volume, mask, out_volume, out_high, out_low, out_last, out_bars):
     """As of the end of each minute j: volume, high, low and last close of the bars 0..j, and their count.
 
@@ -29,13 +39,8 @@ def cumulate_session(high, low, close, volume, mask, out_volume, out_high, out_l
     last = math.nan
     for j in range(mask.shape[0]):
         if mask[j]:
-            total += volume[j]
-            if count == 0 or high[j] > top:
-                top = high[j]
-            if count == 0 or low[j] < bottom:
-                bottom = low[j]
-            last = close[j]
-            count += 1
+            total, count, top, bottom, last = add_bar(total, count, top, bottom, high[j], low[j], close[j],
+                                                      volume[j])
         out_volume[j] = total
         out_high[j] = top
         out_low[j] = bottom
