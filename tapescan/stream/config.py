@@ -71,9 +71,11 @@ class ReplayConfig(BaseModel):
 
     @field_validator("derived_intervals", "historical_bars_types")
     @classmethod
-    def _minutes(cls, values: list[int]) -> list[int]:
-        if any(v < 1 for v in values):
-            raise ValueError("intervals are whole minutes, at least 1")
+    def _minutes(cls, values: list[int], info) -> list[int]:
+        shortest = 2 if info.field_name == "derived_intervals" else 1
+        if any(v < shortest for v in values):
+            raise ValueError("derived bars span at least 2 minutes (1-minute bars are the 1m input stream)"
+                             if shortest == 2 else "intervals are whole minutes, at least 1")
         return sorted(set(values))
 
     @model_validator(mode="after")

@@ -21,6 +21,8 @@ import queue
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tapescan.stream.config import STREAM_TYPES
 from tapescan.stream.messages import Fill, GapCheck, LiveItems, SessionEnded, SessionLoad
 from tapescan.stream.queues import InputQueue, Items
@@ -50,6 +52,7 @@ class StreamCoordinator:
         self.queues = {kind: InputQueue(kind, len(self.config.symbols)) for kind in self.config.all_streams()}
         self.clock = 0
         self.session_data: SessionData | None = None
+        self._minute_rows = np.array(["1m" in self.config.streams_of(s) for s in self.config.symbols])
         self.advances = 0
         self.items_moved = 0
         self._checked_minute = 0
@@ -197,7 +200,7 @@ class StreamCoordinator:
         if minute <= self._checked_minute or "1m" not in self.queues:
             return
         self._checked_minute = minute
-        missing = data.missing_minutes(self.clock)
+        missing = data.missing_minutes(self.clock) & self._minute_rows[:, None]  # only symbols streaming 1m bars
         if missing.any():
             self.system.upkeep.inbox.put(GapCheck(data.date, data.start.value, missing))
 

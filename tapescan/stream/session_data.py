@@ -84,6 +84,7 @@ class SessionData:
         open_ts, close_ts = calendar.session_bounds(day)
         start = max(open_ts, pd.Timestamp.combine(day, start_time).tz_localize(calendar.ET))
         end = min(close_ts, pd.Timestamp.combine(day, end_time).tz_localize(calendar.ET))
+        start = min(start, end)  # a window starting at or after an early close is empty, at the close
         return cls(day, start, end, list(symbols), list(derived_intervals))
 
     @property
@@ -196,6 +197,8 @@ class SessionData:
 
     def first_last_bar(self) -> tuple[np.ndarray, np.ndarray]:
         """Per symbol, the stamps (ns) of the first and last 1-minute bar held (NONE without bars)."""
+        if not self.minutes:
+            return np.full(len(self.symbols), NONE), np.full(len(self.symbols), NONE)
         has = self.mask.any(axis=1)
         first = np.where(has, self.start.value + self.mask.argmax(axis=1) * NS_PER_MINUTE, NONE)
         last_index = self.minutes - 1 - self.mask[:, ::-1].argmax(axis=1)
