@@ -1,5 +1,5 @@
 """One check shared by the simulator run and a real GPU: on a synthetic market, every analytics function
-gives exactly the same results with backend="gpu" as with backend="cpu"."""
+gives exactly the same results with backend="gpu" as with backend="cpu", and so does a scanner sweep."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tapescan.analytics import (
     tod_average_volume,
     trailing_metrics,
 )
+from tapescan import ScannerConfig, sweep
 from tapescan.analytics.seconds import minute_bars_from_seconds
 from tapescan.analytics.volume import clock_volume
 from tapescan.store import Store
@@ -42,6 +43,11 @@ def assert_gpu_equals_cpu_on_a_market(store: Store, symbols: int) -> None:
     history, present = np.stack([v for v, _ in window]), np.stack([p for _, p in window])
     np.testing.assert_array_equal(tod_average_volume(history, present, backend="gpu"),
                                   tod_average_volume(history, present, backend="cpu"))
+    config = ScannerConfig.model_validate({"start_time": "09:30", "end_time": "13:00", "interval_minutes": 7,
+                                           "average_volume": {"min": 1, "days": 2},
+                                           "relative_volume": {"min": 0.5, "days": 2}})
+    pd.testing.assert_frame_equal(sweep(store, config, sessions[2], sessions[-1], backend="gpu"),
+                                  sweep(store, config, sessions[2], sessions[-1], backend="cpu"), check_exact=True)
     seconds = second_bars(store.read_session(sessions[3]))
     pd.testing.assert_frame_equal(minute_bars_from_seconds(seconds, backend="gpu"),
                                   minute_bars_from_seconds(seconds, backend="cpu"), check_exact=True)
