@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tapescan import ScannerConfig, sweep
 from tapescan.analytics import (
     TRAILING_FIELDS,
     cumulative_intraday,
@@ -15,7 +16,6 @@ from tapescan.analytics import (
     tod_average_volume,
     trailing_metrics,
 )
-from tapescan import ScannerConfig, sweep
 from tapescan.analytics.seconds import minute_bars_from_seconds
 from tapescan.analytics.volume import clock_volume
 from tapescan.store import Store

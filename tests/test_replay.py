@@ -185,3 +185,23 @@ def test_live_mode_streams_a_feed_as_it_arrives_and_ends_when_the_live_clock_pas
     assert clocks == sorted(clocks) and data.derived[5].done.all()
     snapshot = pd.read_csv(tmp_path / "2024-12-03.csv")
     assert set(snapshot["system_mode"]) == {"live"} and snapshot["session_ended"].iloc[-1]
+
+
+def test_the_replay_command_writes_a_snapshot_per_session_and_refuses_a_bad_config(market, tmp_path):
+    from typer.testing import CliRunner
+
+    from tapescan.cli.main import app
+    from tests.cli_process import tapescan
+
+    config = tmp_path / "replay.yaml"
+    config.write_text("symbols: [SPY, AAPL]\nderived_intervals: [5]\nstart_time: '10:00'\nend_time: '10:30'\n")
+    result = CliRunner().invoke(app, ["--quiet", "replay", str(config), "--store", str(market.path), "--start",
+                                      "2024-11-29", "--end", "2024-12-02", "--snapshot", str(tmp_path / "snaps")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == ["2024-11-29.csv", "2024-12-02.csv"]
+    frame = pd.read_csv(tmp_path / "snaps" / "2024-12-02.csv")
+    assert frame["timestamp"].iloc[-1] == "2024-12-02T10:30:00-05:00" and frame["SPY_5m_bars"].iloc[-1] == 6
+    config.write_text("symbols: [SPY]\nderived_intervals: [1]\n")
+    failed = tapescan("replay", str(config), "--store", str(market.path), "--start", "2024-12-02", "--end",
+                      "2024-12-02")
+    assert failed.returncode == 2 and "derived_intervals" in failed.stderr and "Traceback" not in failed.stderr
