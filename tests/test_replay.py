@@ -205,3 +205,48 @@ def test_the_replay_command_writes_a_snapshot_per_session_and_refuses_a_bad_conf
     failed = tapescan("replay", str(config), "--store", str(market.path), "--start", "2024-12-02", "--end",
                       "2024-12-02")
     assert failed.returncode == 2 and "derived_intervals" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_a_symbol_added_mid_session_streams_at_once_and_is_backfilled(market, tmp_path):
+    config = ReplayConfig(symbols=["SPY"], derived_intervals=[5], historical_bars_trailing_days=1,
+                          historical_bars_types=[5])
+    system = SystemManager(market, config, "2024-12-02", "2024-12-03", snapshot_dir=tmp_path, time=FakeTime())
+    joined_at: list[int] = []
+
+    def consumer(data, advance) -> None:
+        if data.date == dt.date(2024, 12, 2) and int(data.mask.sum()) == 120 and not joined_at:
+            joined_at.append(advance.clock)
+            system.add_symbol("aapl")
+
+    system.subscribe(consumer)
+    system.run()
+    data = system.session_data  # the second session: AAPL is part of it from the start
+    assert data.symbols == ["SPY", "AAPL"] and data.date == dt.date(2024, 12, 3)
+    panel = market.read_session("2024-12-03", ["SPY", "AAPL"])
+    np.testing.assert_array_equal(data.mask, panel.mask)
+    assert {len(f["symbol"].unique()) for f in data.history[5]} == {2}
+    first = pd.read_csv(tmp_path / "2024-12-02.csv")
+    second = pd.read_csv(tmp_path / "2024-12-03.csv")
+    assert "AAPL_volume" not in first.columns and "AAPL_volume" in second.columns
+    assert int(first["active_symbols"].iloc[-1]) == 2
+    assert second["AAPL_1m_bars"].iloc[-1] == panel.mask[1].sum()
+
+
+def test_a_joined_symbol_holds_the_whole_session_by_its_end(market):
+    config = ReplayConfig(symbols=["SPY"], derived_intervals=[5])
+    system = SystemManager(market, config, "2024-12-02", "2024-12-02", time=FakeTime())
+    finals = {}
+
+    def consumer(data, advance) -> None:
+        if int(data.mask[0].sum()) == 200 and len(data.symbols) == 1:
+            system.add_symbol("NVDA", ["1m"])
+        finals["data"] = data
+
+    system.subscribe(consumer)
+    system.run()
+    data = finals["data"]
+    panel = market.read_session("2024-12-02", ["SPY", "NVDA"])
+    np.testing.assert_array_equal(data.mask, panel.mask)
+    np.testing.assert_array_equal(data.session_volume, panel.volume.sum(axis=1))
+    expected = derived_panel(panel, 5, backend="cpu")
+    np.testing.assert_array_equal(data.derived[5].volume, expected.volume)

@@ -8,6 +8,7 @@ completeness requirement"), so `streams_of` adds `1m` in that case.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -90,15 +91,43 @@ class ReplayConfig(BaseModel):
 
     def streams_of(self, symbol: str) -> tuple[str, ...]:
         """The input streams of `symbol`, in STREAM_TYPES order (1m added when derived bars are wanted)."""
-        wanted = set(self.streams.get(symbol, ["1m"]) if isinstance(self.streams, dict) else self.streams)
-        if self.derived_intervals:
-            wanted.add("1m")
-        return tuple(t for t in STREAM_TYPES if t in wanted)
+        return streams_for(self, self.streams.get(symbol, ["1m"]) if isinstance(self.streams, dict) else self.streams)
 
     def all_streams(self) -> tuple[str, ...]:
         """Every input stream type some symbol uses."""
         used = {t for s in self.symbols for t in self.streams_of(s)}
         return tuple(t for t in STREAM_TYPES if t in used)
+
+
+@dataclass
+class Roster:
+    """The symbols a run streams, in row order, and each one's input streams; it grows when a symbol is added
+    mid-session (new symbols get the next rows, so existing rows never move)."""
+
+    symbols: list[str]
+    streams: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def from_config(cls, config: ReplayConfig) -> Roster:
+        return cls(list(config.symbols), {s: config.streams_of(s) for s in config.symbols})
+
+    def add(self, symbol: str, streams: tuple[str, ...]) -> int:
+        """Add `symbol` (its row is returned)."""
+        self.symbols.append(symbol)
+        self.streams[symbol] = streams
+        return len(self.symbols) - 1
+
+    def copy(self) -> Roster:
+        return Roster(list(self.symbols), dict(self.streams))
+
+
+def streams_for(config: ReplayConfig, streams: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """A symbol's input streams as the config's rules make them (1m added when derived bars are wanted)."""
+    unknown = sorted(set(streams) - set(STREAM_TYPES))
+    if unknown:
+        raise ReplayConfigError(f"unknown stream type(s) {', '.join(unknown)}; use {', '.join(STREAM_TYPES)}.")
+    wanted = set(streams) | ({"1m"} if config.derived_intervals else set())
+    return tuple(t for t in STREAM_TYPES if t in wanted)
 
 
 def load_replay_config(path: str | Path) -> ReplayConfig:

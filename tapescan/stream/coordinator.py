@@ -22,9 +22,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
-from tapescan.stream.config import STREAM_TYPES
-from tapescan.stream.messages import Fill, GapCheck, LiveItems, SessionEnded, SessionLoad
+from tapescan.stream.config import STREAM_TYPES, Roster
+from tapescan.stream.messages import (
+    AddSymbol,
+    Fill,
+    GapCheck,
+    JoinRequest,
+    LiveItems,
+    SessionEnded,
+    SessionLoad,
+    SymbolJoined,
+)
 from tapescan.stream.queues import InputQueue, Items
 from tapescan.stream.session_data import NS_PER_MINUTE, SessionData
 
@@ -48,11 +58,12 @@ class StreamCoordinator:
     def __init__(self, system: SystemManager) -> None:
         self.system = system
         self.config = system.config
+        self.roster = Roster.from_config(self.config)
         self.inbox: queue.Queue = queue.Queue()
-        self.queues = {kind: InputQueue(kind, len(self.config.symbols)) for kind in self.config.all_streams()}
+        self.queues = {kind: InputQueue(kind, len(self.roster.symbols)) for kind in STREAM_TYPES}
+        self._streams_1m = np.array(["1m" in self.roster.streams[s] for s in self.roster.symbols], dtype=bool)
         self.clock = 0
         self.session_data: SessionData | None = None
-        self._minute_rows = np.array(["1m" in self.config.streams_of(s) for s in self.config.symbols])
         self.advances = 0
         self.items_moved = 0
         self._checked_minute = 0
@@ -86,14 +97,42 @@ class StreamCoordinator:
         return None
 
     def _apply(self, message: object) -> None:
-        if isinstance(message, Fill) and self.session_data is not None and message.day == self.session_data.date:
+        current = self.session_data is not None and getattr(message, "day", None) == self.session_data.date
+        if isinstance(message, Fill) and current:
             self.session_data.refill_minute_bars(message.items, self.clock)
+        elif isinstance(message, AddSymbol):
+            self._add_symbol(message)
+        elif isinstance(message, SymbolJoined) and current:
+            self._joined(message)
         elif isinstance(message, LiveItems):
             for kind, items in message.items.items():
                 if kind in self.queues and len(items):
                     self.queues[kind].load(items)
         elif isinstance(message, SessionLoad):  # arrives early only if a session had no data at all
             self.inbox.put(message)
+
+    def _add_symbol(self, message: AddSymbol) -> None:
+        """A symbol added mid-session gets a row at once; the upkeep thread sends its stream and backfill."""
+        if message.symbol in self.roster.symbols or self.session_data is None:
+            return
+        row = self.roster.add(message.symbol, message.streams)
+        self._streams_1m = np.append(self._streams_1m, "1m" in message.streams)
+        self.session_data.add_symbol(message.symbol)
+        for q in self.queues.values():
+            q.grow()
+        self.system.upkeep.inbox.put(JoinRequest(message.symbol, message.streams, row, self.session_data.date,
+                                                 self.clock))
+
+    def _joined(self, message: SymbolJoined) -> None:
+        data = self.session_data
+        for kind, items in message.items.items():
+            self.queues[kind].load(items)
+        if len(message.backfill):
+            data.refill_minute_bars(message.backfill, self.clock)
+        for k, frames in message.history.items():
+            sessions = data.history.setdefault(k, [])
+            data.history[k] = [pd.concat([old, new], ignore_index=True) for old, new in zip(sessions, frames)] \
+                if len(sessions) == len(frames) else list(frames)
 
     def _drain(self) -> None:
         """Apply every message already waiting (gap fills), without blocking."""
@@ -111,7 +150,7 @@ class StreamCoordinator:
 
     def _start_session(self, load: SessionLoad) -> None:
         config = self.config
-        data = SessionData.for_session(load.day, config.start_time, config.end_time, config.symbols,
+        data = SessionData.for_session(load.day, config.start_time, config.end_time, self.roster.symbols,
                                        config.derived_intervals)
         data.history = load.history
         for kind, items in load.items.items():
@@ -144,15 +183,15 @@ class StreamCoordinator:
         """Live mode: deliver items as soon as they arrive, in time order (a late item is delivered at once and
         never moves the clock back); the session ends when the live clock passes the window's end."""
         data, live = self.session_data, self.system.live
-        live.start(data, {s: self.config.streams_of(s) for s in self.config.symbols}, self.inbox.put)
+        live.start(data, dict(self.roster.streams), self.inbox.put)
         try:
             while not self.system.stopping:
                 self.system.wait_while_paused(None)
                 self._drain()
                 upcoming = self._next_time()
-                if upcoming is not None:
+                if upcoming is not None and upcoming <= live.now():
                     self._advance(max(upcoming, self.clock))
-                elif live.now() > data.end.value:
+                elif upcoming is None and live.now() > data.end.value:
                     return
                 else:
                     self.system.time.sleep(POLL_SECONDS)
@@ -197,10 +236,10 @@ class StreamCoordinator:
         """Once per minute of session time, tell the upkeep thread which 1-minute bars are missing."""
         data = self.session_data
         minute = int((self.clock - data.start.value) // NS_PER_MINUTE)
-        if minute <= self._checked_minute or "1m" not in self.queues:
+        if minute <= self._checked_minute:
             return
         self._checked_minute = minute
-        missing = data.missing_minutes(self.clock) & self._minute_rows[:, None]  # only symbols streaming 1m bars
+        missing = data.missing_minutes(self.clock) & self._streams_1m[:, None]  # only symbols streaming 1m bars
         if missing.any():
             self.system.upkeep.inbox.put(GapCheck(data.date, data.start.value, missing))
 

@@ -18,6 +18,7 @@ class SessionLoad:
     day: dt.date | None
     items: dict[str, Items]
     history: dict[int, list[pd.DataFrame]]
+    rows: int  # symbols (rows) it was prepared for
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,34 @@ class SessionEnded:
 @dataclass(frozen=True)
 class Stop:
     """Coordinator -> upkeep: the run is over."""
+
+
+@dataclass(frozen=True)
+class AddSymbol:
+    """Caller -> coordinator: start streaming `symbol` now."""
+
+    symbol: str
+    streams: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """Coordinator -> upkeep: `symbol` (row `row`) joined the session `day` at `clock` (ns): send its stream from
+    then on, its 1-minute bars before, and its trailing history."""
+
+    symbol: str
+    streams: tuple[str, ...]
+    row: int
+    day: dt.date
+    clock: int
+
+
+@dataclass(frozen=True)
+class SymbolJoined:
+    """Upkeep -> coordinator: a joined symbol's stream items (after the join), backfilled 1-minute bars (up to the
+    join) and trailing history (bar minutes -> one frame per trailing session)."""
+
+    day: dt.date
+    items: dict[str, Items]
+    backfill: Items
+    history: dict[int, list[pd.DataFrame]]

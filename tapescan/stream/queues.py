@@ -72,6 +72,10 @@ class InputQueue:
             items = items.take(np.lexsort((items.symbol, items.time)))
         self._items, self._next = items, 0
 
+    def grow(self) -> None:
+        """One more symbol (row) from now on."""
+        self.symbols += 1
+
     def clear(self) -> None:
         self._items, self._next = Items.empty(self.kind), 0
 

@@ -99,6 +99,25 @@ class SessionData:
 
     # --- writes (coordinator thread only) -------------------------------------------------------------
 
+    def add_symbol(self, symbol: str) -> int:
+        """A new last row for `symbol`, with nothing delivered yet; returns the row."""
+        def grown(array: np.ndarray, fill: object) -> np.ndarray:
+            return np.concatenate([array, np.full((1, *array.shape[1:]), fill, dtype=array.dtype)])
+
+        self.symbols.append(symbol)
+        self.open, self.high, self.low, self.close = (grown(a, np.nan) for a in (self.open, self.high, self.low,
+                                                                                 self.close))
+        self.volume, self.mask = grown(self.volume, 0), grown(self.mask, False)
+        for bars in self.derived.values():
+            for name, fill in (("open", np.nan), ("high", np.nan), ("low", np.nan), ("close", np.nan),
+                               ("volume", 0), ("bars", 0)):
+                setattr(bars, name, grown(getattr(bars, name), fill))
+        self.session_volume = grown(self.session_volume, 0)
+        self.session_high, self.session_low = grown(self.session_high, np.nan), grown(self.session_low, np.nan)
+        self.newest = {kind: grown(times, NONE) for kind, times in self.newest.items()}
+        self.updated = {kind: grown(flags, False) for kind, flags in self.updated.items()}
+        return len(self.symbols) - 1
+
     def begin_advance(self) -> None:
         """Clear the updated flags: they say what the coming advance delivers."""
         for flags in self.updated.values():
@@ -113,22 +132,25 @@ class SessionData:
         self.updated.setdefault(kind, np.zeros(len(self.symbols), dtype=bool))[rows] = True
 
     def add_minute_bars(self, items: Items) -> None:
-        """Put 1-minute bars (inside the window) into their cells and update volume, high and low."""
+        """Put 1-minute bars (inside the window) into their cells and update volume, high and low; a bar whose
+        cell is already filled (a gap fill that came first) counts once."""
         column = (items.stamp - self.start.value) // NS_PER_MINUTE
         inside = (column >= 0) & (column < self.minutes)
         rows, column, values = items.symbol[inside], column[inside], items.values[inside]
+        fresh = ~self.mask[rows, column]
         self.open[rows, column], self.high[rows, column] = values[:, 0], values[:, 1]
         self.low[rows, column], self.close[rows, column] = values[:, 2], values[:, 3]
         self.volume[rows, column] = values[:, 4].astype(np.int64)
         self.mask[rows, column] = True
-        if len(rows) and items.time[0] == items.time[-1]:  # one event time: one bar per symbol at most
-            self.session_volume[rows] += values[:, 4].astype(np.int64)
-            self.session_high[rows] = np.fmax(self.session_high[rows], values[:, 1])
-            self.session_low[rows] = np.fmin(self.session_low[rows], values[:, 2])
+        counted, added = rows[fresh], values[fresh]
+        if len(counted) and items.time[0] == items.time[-1]:  # one event time: one bar per symbol at most
+            self.session_volume[counted] += added[:, 4].astype(np.int64)
+            self.session_high[counted] = np.fmax(self.session_high[counted], added[:, 1])
+            self.session_low[counted] = np.fmin(self.session_low[counted], added[:, 2])
         else:
-            np.add.at(self.session_volume, rows, values[:, 4].astype(np.int64))
-            np.fmax.at(self.session_high, rows, values[:, 1])
-            np.fmin.at(self.session_low, rows, values[:, 2])
+            np.add.at(self.session_volume, counted, added[:, 4].astype(np.int64))
+            np.fmax.at(self.session_high, counted, added[:, 1])
+            np.fmin.at(self.session_low, counted, added[:, 2])
         self._mark("1m", rows, items.time[inside])
 
     def add_streamed(self, items: Items) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tapescan import calendar
 from tapescan.fsio import atomic_path
-from tapescan.stream.config import ReplayConfig
+from tapescan.stream.config import ReplayConfig, Roster
 from tapescan.stream.queues import NONE, InputQueue
 from tapescan.stream.session_data import SessionData
 
@@ -36,24 +36,25 @@ def _number(value: float) -> str:
     return "" if np.isnan(value) else repr(float(value))
 
 
-def session_types(config: ReplayConfig, symbol: str) -> list[str]:
+def session_types(config: ReplayConfig, roster: Roster, symbol: str) -> list[str]:
     """Data types session_data holds for `symbol`: its input streams and the derived intervals."""
-    return [*config.streams_of(symbol), *(f"{k}m" for k in config.derived_intervals)]
+    return [*roster.streams[symbol], *(f"{k}m" for k in config.derived_intervals)]
 
 
-def header(config: ReplayConfig) -> list[str]:
+def header(config: ReplayConfig, roster: Roster) -> list[str]:
+    """The columns of a session's file: the symbols streamed when the session started, in row order."""
     columns = ["timestamp", "system_state", "system_mode", "session_date", "session_time", "session_active",
                "session_ended", "active_symbols"]
-    for s in config.symbols:
+    for s in roster.symbols:
         columns += [f"{s}_volume", f"{s}_high", f"{s}_low", f"{s}_1m_bars",
                     *(f"{s}_{k}m_bars" for k in config.derived_intervals),
                     f"{s}_bar_quality", f"{s}_bars_updated", f"{s}_first_bar_ts", f"{s}_last_bar_ts",
                     f"{s}_pending_bar_ts"]
-    for s in config.symbols:
-        for kind in config.streams_of(s):
+    for s in roster.symbols:
+        for kind in roster.streams[s]:
             columns += [f"{s}_queue_{kind}_size", f"{s}_queue_{kind}_oldest", f"{s}_queue_{kind}_newest"]
-    for s in config.symbols:
-        columns += [f"{s}_{kind}_session_newest_ts" for kind in session_types(config, s)]
+    for s in roster.symbols:
+        columns += [f"{s}_{kind}_session_newest_ts" for kind in session_types(config, roster, s)]
     return columns
 
 
@@ -66,13 +67,15 @@ class SnapshotWriter:
         self._stack: contextlib.ExitStack | None = None
         self._writer = None
 
-    def open(self, data: SessionData) -> None:
+    def open(self, data: SessionData, roster: Roster) -> None:
+        """Start the session's file; its columns are `roster`'s symbols (one added later joins the next file)."""
         self.close()
+        self.roster = roster.copy()
         self._stack = contextlib.ExitStack()
         tmp = self._stack.enter_context(atomic_path(self.folder / f"{data.date.isoformat()}.csv"))
         handle = self._stack.enter_context(open(tmp, "w", encoding="utf-8", newline=""))
         self._writer = csv.writer(handle)
-        self._writer.writerow(header(self.config))
+        self._writer.writerow(header(self.config, self.roster))
 
     def close(self) -> None:
         """Finish the current file (it appears under its final name)."""
@@ -88,11 +91,12 @@ class SnapshotWriter:
             self._stack, self._writer = None, None
 
     def row(self, clock: int, state: str, mode: str, data: SessionData, queues: dict[str, InputQueue]) -> None:
-        config, symbols = self.config, self.config.symbols
+        config, roster = self.config, self.roster
+        symbols = roster.symbols
         local = pd.Timestamp(clock, tz="UTC").tz_convert(calendar.ET)
         active = not data.session_ended and data.start.value <= clock <= data.end.value
         cells = [iso(clock), state, mode, data.date.isoformat(), local.strftime("%H:%M:%S"), active,
-                 data.session_ended, len(symbols)]
+                 data.session_ended, len(data.symbols)]
         quality = data.bar_quality(clock)
         first, last = data.first_last_bar()
         minute_bars = data.mask.sum(axis=1)
@@ -107,12 +111,12 @@ class SnapshotWriter:
                       bool(updated[i]), iso(int(first[i])), iso(int(last[i])), iso(int(pending[i]))]
         stats = {kind: q.per_symbol() for kind, q in queues.items()}
         for i, s in enumerate(symbols):
-            for kind in config.streams_of(s):
+            for kind in roster.streams[s]:
                 size, oldest, newest = stats[kind] if kind in stats else (np.zeros(len(symbols), int),) + (
                     np.full(len(symbols), NONE),) * 2
                 cells += [int(size[i]), iso(int(oldest[i])), iso(int(newest[i]))]
         for i, s in enumerate(symbols):
-            for kind in session_types(config, s):
+            for kind in session_types(config, roster, s):
                 newest = data.newest.get(kind)
                 cells.append("" if newest is None else iso(int(newest[i])))
         self._writer.writerow(cells)

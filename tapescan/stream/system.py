@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -22,10 +22,10 @@ from tapescan import calendar
 from tapescan.data_manager import DataManager, ReplayClock
 from tapescan.errors import TapescanError
 from tapescan.store import Store
-from tapescan.stream.config import ReplayConfig
+from tapescan.stream.config import ReplayConfig, streams_for
 from tapescan.stream.coordinator import Advance, StreamCoordinator
 from tapescan.stream.live import LiveSource
-from tapescan.stream.messages import Stop
+from tapescan.stream.messages import AddSymbol, Stop
 from tapescan.stream.session_data import SessionData
 from tapescan.stream.snapshot import SnapshotWriter
 from tapescan.stream.sources import StoreSource
@@ -112,6 +112,12 @@ class SystemManager:
         """Call `consumer(session_data, advance)` on the coordinator thread after every clock advance."""
         self._consumers.append(consumer)
 
+    def add_symbol(self, symbol: str, streams: Sequence[str] = ("1m",)) -> None:
+        """Start streaming `symbol` now (any thread): its stream starts at once and the upkeep thread backfills
+        its 1-minute bars from the session start, its derived bars and its trailing history. It is in the
+        snapshot files from the next session on."""
+        self.coordinator.inbox.put(AddSymbol(symbol.strip().upper(), streams_for(self.config, tuple(streams))))
+
     def start(self) -> None:
         self.state = SystemState.RUNNING
         self._resumed.set()
@@ -169,7 +175,7 @@ class SystemManager:
     def on_session_start(self, data: SessionData) -> None:
         self.data_manager.clock.set(data.start)
         if self.snapshots is not None:
-            self.snapshots.open(data)
+            self.snapshots.open(data, self.coordinator.roster)
 
     def on_advance(self, advance: Advance) -> None:
         data = self.coordinator.session_data

@@ -27,8 +27,8 @@ import pandas as pd
 from tapescan import calendar
 from tapescan.analytics.bars import derived_panel, panel_frame
 from tapescan.store import SessionPanel
-from tapescan.stream.config import ReplayConfig
-from tapescan.stream.messages import Fill, GapCheck, SessionEnded, SessionLoad, Stop
+from tapescan.stream.config import ReplayConfig, Roster
+from tapescan.stream.messages import Fill, GapCheck, JoinRequest, SessionEnded, SessionLoad, Stop, SymbolJoined
 from tapescan.stream.queues import BAR_NS, Items
 from tapescan.stream.session_data import SessionData
 from tapescan.stream.sources import StoreSource
@@ -45,6 +45,7 @@ class DataUpkeep:
         self.thread = threading.Thread(target=self._run, name="tapescan-data-upkeep", daemon=True)
         self._panels: dict[dt.date, SessionPanel] = {}
         self._history: dict[int, list[pd.DataFrame]] = {}
+        self.roster = Roster.from_config(config)  # this thread's copy, kept in step by JoinRequests
         self._next = 0  # index in `days` of the session to prepare next
 
     def start(self) -> None:
@@ -62,9 +63,13 @@ class DataUpkeep:
                     return
                 if isinstance(request, GapCheck):
                     self._answer_gaps(request)
+                elif isinstance(request, JoinRequest):
+                    self._join(request)
                 elif isinstance(request, SessionEnded):
                     self._roll_history(request.day)
-                    self.send(SessionLoad(None, {}, {}) if prepared is None else
+                    if prepared is not None and prepared.rows != len(self.roster.symbols):
+                        prepared = self._load(prepared.day)  # a symbol joined since: prepare it again
+                    self.send(SessionLoad(None, {}, {}, 0) if prepared is None else
                               dataclasses.replace(prepared, history=self._history_copy()))
                     prepared = self._prepare()
         except BaseException as error:  # reported, and the run stops: never a silent dead thread
@@ -90,31 +95,58 @@ class DataUpkeep:
         """The next session's items and history (prefetch), or None after the last session."""
         if self._next >= len(self.days):
             return None
-        day = self.days[self._next]
         self._next += 1
-        window = SessionData.for_session(day, self.config.start_time, self.config.end_time, self.config.symbols, [])
-        streams = {s: self.config.streams_of(s) for s in self.config.symbols}
+        return self._load(self.days[self._next - 1])
+
+    def _load(self, day: dt.date) -> SessionLoad:
+        """`day`'s items for every symbol of the roster, and the history window."""
+        symbols = list(self.roster.symbols)
+        window = SessionData.for_session(day, self.config.start_time, self.config.end_time, symbols, [])
         if not self.stream_items and day not in self.source.store.sessions():
             items = {}  # live, and the store has nothing of today yet: no gap fills from it
         else:
-            panel = self._panels[day] = self.source.panel(day, self.config.symbols)
-            items = (self.source.session_items(panel, self.config.symbols, streams, window.start, window.end)
+            panel = self._panels[day] = self.source.panel(day, symbols)
+            items = (self.source.session_items(panel, symbols, self.roster.streams, window.start, window.end)
                      if self.stream_items else {})
         for old in [d for d in self._panels if d < day - dt.timedelta(days=10)]:
             del self._panels[old]
         if not self._history:
-            self._history = self._trailing(day)
-        return SessionLoad(day, items, self._history_copy())
+            self._history = self._trailing(day, symbols)
+        return SessionLoad(day, items, self._history_copy(), len(symbols))
+
+    def _join(self, request: JoinRequest) -> None:
+        """A symbol added mid-session: its stream from the join on, its 1-minute bars before, its history; and
+        from now on it is in every session prepared and in the gap fills."""
+        self.roster.add(request.symbol, request.streams)
+        window = SessionData.for_session(request.day, self.config.start_time, self.config.end_time,
+                                         [request.symbol], [])
+        items, backfill = {}, Items.empty("1m")
+        if request.day in self.source.store.sessions():
+            panel = self.source.panel(request.day, [request.symbol])
+            fed = self.source.session_items(panel, [request.symbol], {request.symbol: request.streams}, window.start,
+                                            window.end)
+            for kind, part in fed.items():
+                part = Items(kind, part.time, part.stamp, np.full(len(part), request.row, np.int32), part.values)
+                later = part.time > request.clock
+                items[kind] = part.take(np.flatnonzero(later))
+                if kind == "1m":
+                    backfill = part.take(np.flatnonzero(~later))
+            self._panels[request.day] = self.source.panel(request.day, list(self.roster.symbols))
+        history = self._trailing(request.day, [request.symbol])
+        for k, frames in history.items():
+            self._history[k] = [pd.concat([old, new], ignore_index=True)
+                                for old, new in zip(self._history.get(k, []), frames)] or frames
+        self.send(SymbolJoined(request.day, items, backfill, history))
 
     def _history_copy(self) -> dict[int, list[pd.DataFrame]]:
         """The history window as it stands (the lists are copied: the window keeps rolling here)."""
         return {k: list(v) for k, v in self._history.items()}
 
-    def _trailing(self, day: dt.date) -> dict[int, list[pd.DataFrame]]:
-        """k-minute bars of the N sessions before `day` for every k of historical_bars_types."""
+    def _trailing(self, day: dt.date, symbols: list[str]) -> dict[int, list[pd.DataFrame]]:
+        """k-minute bars of `symbols` over the N sessions before `day`, for every k of historical_bars_types."""
         stored = set(self.source.store.sessions())
         days = [d for d in calendar.sessions_before(day, self.config.historical_bars_trailing_days) if d in stored]
-        return {k: [self._bars(self.source.panel(d, self.config.symbols), k) for d in days]
+        return {k: [self._bars(self.source.panel(d, symbols), k) for d in days]
                 for k in self.config.historical_bars_types}
 
     def _bars(self, panel: SessionPanel, minutes: int) -> pd.DataFrame:
@@ -134,7 +166,7 @@ class DataUpkeep:
     def _answer_gaps(self, request: GapCheck) -> None:
         """The bars the source has for cells session_data lacks (as of the request's clock)."""
         panel = self._panels.get(request.day)
-        if panel is None:
+        if panel is None or panel.shape[0] != request.missing.shape[0]:  # none, or from before a symbol joined
             return
         offset = int((request.start - panel.minutes[0].value) // BAR_NS["1m"])
         width = request.missing.shape[1]
