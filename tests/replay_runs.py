@@ -172,12 +172,20 @@ def window_bars(store: Store, day: dt.date, symbols: list[str], start: int, end:
 
 
 def derived_bucket_ends(bars: WindowBars, k: int, start: int, end: int) -> np.ndarray:
-    """End (available time) of each k-minute bucket of the window holding at least one bar, counted from the
-    window's start: bucket = (stamp - start) // k minutes; the last bucket ends at the window's end."""
+    """End (available time) of each k-minute bucket of the window holding at least one bar, aligned to the
+    session open (metrics.md "Derived bars"): bucket = (stamp - open) // k minutes; the last bucket ends at the
+    window's end."""
     if not len(bars.stamp):
         return np.empty(0, np.int64)
-    buckets = np.unique((bars.stamp - start) // (k * NS_PER_MINUTE))
-    return np.minimum(start + (buckets + 1) * k * NS_PER_MINUTE, end)
+    session_open = session_open_ns(start)
+    buckets = np.unique((bars.stamp - session_open) // (k * NS_PER_MINUTE))
+    return np.minimum(session_open + (buckets + 1) * k * NS_PER_MINUTE, end)
+
+
+def session_open_ns(instant: int) -> int:
+    """The open (ns) of the session on the day of `instant`."""
+    day = pd.Timestamp(instant, tz="UTC").tz_convert(calendar.ET).date()
+    return calendar.session_bounds(day)[0].value
 
 
 def input_events(replay: Replay, day: dt.date) -> dict[tuple[str, str], np.ndarray]:

@@ -36,6 +36,7 @@ from tests.replay_runs import (
     Replay,
     build_market,
     derived_bucket_ends,
+    session_open_ns,
     illiquid_symbols,
     input_events,
     queue_columns,
@@ -145,8 +146,9 @@ def check_cells(config: ReplayConfig, day: dt.date, frame: pd.DataFrame, start: 
         dates = set(pd.to_datetime(cells, format="ISO8601", utc=True).dt.tz_convert(ET).dt.date)
         assert dates == {day}, f"{day} {column}: dates {sorted(dates)} in the file"
         values = to_ns(cells)
-        low = start if column == "timestamp" or column.endswith(("_first_bar_ts", "_last_bar_ts",
-                                                                    "_pending_bar_ts")) else start + 1
+        low = start if column == "timestamp" or column.endswith(("_first_bar_ts", "_last_bar_ts")) else start + 1
+        if column.endswith("_pending_bar_ts"):  # a bucket aligned to the open may start before the window
+            low = session_open_ns(start)
         assert values.min() >= low and values.max() <= end, f"{day} {column}: a time outside the window"
     clock = to_ns(frame["timestamp"])
     times = pd.DatetimeIndex(pd.to_datetime(clock, utc=True)).tz_convert(ET).strftime("%H:%M:%S")
@@ -286,9 +288,13 @@ def check_session_data(store, config, day, frame, clock, advances, start, end) -
                                           err_msg=f"{day} {symbol}_{k}m_session_newest_ts")
         if smallest is not None:
             step = smallest * NS_PER_MINUTE
-            bucket_ends = np.minimum(start + np.arange(1, -(-window_minutes // smallest) + 1) * step, end)
+            session_open = session_open_ns(start)
+            first_bucket = (start - session_open) // step  # buckets align to the session open
+            count_buckets = -(-(end - session_open) // step) - first_bucket
+            bucket_starts = session_open + (first_bucket + np.arange(count_buckets)) * step
+            bucket_ends = np.minimum(bucket_starts + step, end)
             open_bucket = np.searchsorted(bucket_ends, clock, side="right")  # first bucket not ended yet
-            bucket_start = start + open_bucket * step
+            bucket_start = np.append(bucket_starts, end)[open_bucket]
             holding = (open_bucket < len(bucket_ends)) & (np.searchsorted(b.stamp, bucket_start) < seen)
             pending = np.where(holding, bucket_start, NONE)
             np.testing.assert_array_equal(to_ns(frame[f"{symbol}_pending_bar_ts"]), pending,
@@ -430,8 +436,9 @@ def test_data_ending_in_the_last_minute_ends_normally_with_the_last_bucket_pendi
     frame = replay.frames[day]
     assert frame["timestamp"].iloc[-1] == (end - pd.Timedelta(minutes=1)).isoformat()
     assert not replay.timer_expired and replay.slept == 0
-    assert frame[f"{DELISTING}_pending_bar_ts"].iloc[-1] == (
-        end - pd.Timedelta(minutes=5)).isoformat()
+    last_bucket = (e - 1) // 5 * 5  # minutes from the open: buckets align to it
+    pending = panel.minutes[last_bucket].isoformat() if present[last_bucket:e].any() else ""
+    assert frame[f"{DELISTING}_pending_bar_ts"].fillna("").iloc[-1] == pending
     holding = len(derived_bucket_ends(window_bars(market, day, [DELISTING], *window(config, day))[DELISTING], 5,
                                       *window(config, day)))
     assert int(frame[f"{DELISTING}_5m_bars"].iloc[-1]) == holding - 1

@@ -25,9 +25,11 @@ NS_PER_MINUTE = 60_000_000_000
 
 @dataclass
 class DerivedBars:
-    """k-minute bars of the session: [symbol x bucket] arrays; `done` marks the completed buckets."""
+    """k-minute bars of the session: [symbol x bucket] arrays; `done` marks the completed buckets. Buckets align
+    to the session open (metrics.md), so a window starting between two boundaries begins with a short one."""
 
     minutes: int
+    first: int  # the first bucket's number, counted from the session open (metrics.md: buckets align to it)
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
@@ -68,6 +70,8 @@ class SessionData:
 
     def __post_init__(self) -> None:
         self._minutes = max(0, int((self.end - self.start) // pd.Timedelta(minutes=1)))
+        session_open, _ = calendar.session_bounds(self.date)
+        self.offset = int((self.start - session_open) // pd.Timedelta(minutes=1))  # window start, from the open
         symbols, minutes = len(self.symbols), self.minutes
         self.open, self.high, self.low, self.close = (np.full((symbols, minutes), np.nan) for _ in range(4))
         self.volume = np.zeros((symbols, minutes), dtype=np.int64)
@@ -92,8 +96,9 @@ class SessionData:
         return self._minutes
 
     def _empty_derived(self, k: int) -> DerivedBars:
-        shape = (len(self.symbols), -(-self.minutes // k))
-        return DerivedBars(k, np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
+        first = self.offset // k
+        shape = (len(self.symbols), max(0, -(-(self.offset + self.minutes) // k) - first))
+        return DerivedBars(k, first, np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan),
                            np.full(shape, np.nan), np.zeros(shape, np.int64), np.zeros(shape, np.int32),
                            np.zeros(shape[1], dtype=bool))
 
@@ -169,7 +174,8 @@ class SessionData:
             self.session_high[rows] = np.where(visible.any(axis=1), np.nanmax(self.high[rows], axis=1), np.nan)
             self.session_low[rows] = np.where(visible.any(axis=1), np.nanmin(self.low[rows], axis=1), np.nan)
         for bars in self.derived.values():
-            for bucket in np.unique((items.stamp - self.start.value) // NS_PER_MINUTE // bars.minutes):
+            minute = (items.stamp - self.start.value) // NS_PER_MINUTE + self.offset  # from the open
+            for bucket in np.unique(minute // bars.minutes - bars.first):
                 if 0 <= bucket < len(bars.done) and bars.done[bucket]:
                     self._aggregate(bars, int(bucket))
 
@@ -177,7 +183,7 @@ class SessionData:
         """Derived buckets whose end (or the window's end) has passed at `clock` become session data."""
         for bars in self.derived.values():
             for bucket in np.flatnonzero(~bars.done):
-                end = min(self.start.value + (bucket + 1) * bars.minutes * NS_PER_MINUTE, self.end.value)
+                end = min(self._bucket_start(bars, bucket + 1), self.end.value)
                 if end > clock:
                     break
                 self._aggregate(bars, int(bucket))
@@ -185,13 +191,22 @@ class SessionData:
                 rows = np.flatnonzero(bars.bars[:, bucket] > 0)
                 self._mark(f"{bars.minutes}m", rows, np.full(len(rows), end))
 
+    def _bucket_start(self, bars: DerivedBars, bucket: int) -> int:
+        """Bucket `bucket`'s start stamp (ns): the open + (first + bucket) x k minutes."""
+        return self.start.value + ((bars.first + bucket) * bars.minutes - self.offset) * NS_PER_MINUTE
+
+    def _columns(self, bars: DerivedBars, bucket: int) -> tuple[int, int]:
+        """The window's minutes [first, last) that fall in bucket `bucket`."""
+        first = (bars.first + bucket) * bars.minutes - self.offset
+        return max(0, first), min(first + bars.minutes, self.minutes)
+
     def _aggregate(self, bars: DerivedBars, bucket: int) -> None:
         """One bucket from the 1-minute bars, by the derived-bar kernel (metrics.md "Derived bars")."""
-        first, last = bucket * bars.minutes, min((bucket + 1) * bars.minutes, self.minutes)
+        first, last = self._columns(bars, bucket)
         part = [np.ascontiguousarray(a[:, first:last]) for a in (self.open, self.high, self.low, self.close,
                                                                  self.volume, self.mask)]
         out = [np.empty((len(self.symbols), 1), dtype) for dtype in (np.float64,) * 4 + (np.int64, np.int32)]
-        kernels.derived_bars(*part, last - first, *out)
+        kernels.derived_bars(*part, max(1, last - first), *out)
         for target, values in zip((bars.open, bars.high, bars.low, bars.close, bars.volume, bars.bars), out):
             target[:, bucket] = values[:, 0]
 
@@ -203,10 +218,9 @@ class SessionData:
         open_buckets = np.flatnonzero(~bars.done)
         out = np.full(len(self.symbols), NONE)
         if len(open_buckets):
-            bucket = open_buckets[0]
-            first, last = bucket * k, min((bucket + 1) * k, self.minutes)
+            first, last = self._columns(bars, open_buckets[0])
             holding = self.mask[:, first:last].any(axis=1)
-            out[holding] = self.start.value + bucket * k * NS_PER_MINUTE
+            out[holding] = self._bucket_start(bars, open_buckets[0])
         return out
 
     def bar_quality(self, clock: int) -> np.ndarray:
