@@ -38,6 +38,11 @@ def derived_panel(panel: AnyPanel, minutes: int, backend: str = "auto") -> Sessi
 def bucket_panel(panel: AnyPanel, steps: int, backend: str = "auto") -> SessionPanel:
     """Bars of `steps` consecutive panel steps (minutes, or seconds for a 1-second panel) each, in buckets
     aligned to the session's open, the last one ending at the panel's end (the close)."""
+    return counted_buckets(panel, steps, backend)[0]
+
+
+def counted_buckets(panel: AnyPanel, steps: int, backend: str = "auto") -> tuple[SessionPanel, np.ndarray]:
+    """`bucket_panel` and the number of bars in each bucket [symbol x bucket] (int32)."""
     session_open, _ = calendar.session_bounds(panel.date)
     if len(panel.minutes) and panel.minutes[0] != session_open:
         raise TapescanError("derived bars are built from the regular session; read the panel without extended hours.")
@@ -50,7 +55,7 @@ def bucket_panel(panel: AnyPanel, steps: int, backend: str = "auto") -> SessionP
         o, h, lo, c, v, bars = cpu.empty_bars((host.shape[0], -(-host.shape[1] // steps)))
         cpu.derived_bars(host.open, host.high, host.low, host.close, host.volume, host.mask, steps, o, h, lo, c, v,
                          bars)
-    return SessionPanel(panel.date, panel.symbols, panel.minutes[::steps], o, h, lo, c, v, bars > 0)
+    return SessionPanel(panel.date, panel.symbols, panel.minutes[::steps], o, h, lo, c, v, bars > 0), bars
 
 
 def available_times(panel: SessionPanel, minutes: int) -> pd.DatetimeIndex:

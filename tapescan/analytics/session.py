@@ -2,9 +2,10 @@
 
 Both accept a host panel or a device panel (tapescan.analytics.placement). `cumulative_intraday` gives,
 for every symbol and every minute, what is known once that minute's bar has closed (metrics.md "Intraday
-metrics": session volume, high, low, last price), so that a scan "as of T" at any T is a lookup. `daily_values` gives metrics.md "Daily values". Both run on the backend that
-`tapescan.backend.resolve_backend` picks; the CPU and GPU paths run the same per-symbol code
-(tapescan/kernels/session.py) and give identical results.
+metrics": session volume, high, low, last price), so that a scan "as of T" at any T is a lookup.
+`daily_values` gives metrics.md "Daily values". Both run on the backend that `tapescan.backend.resolve_backend`
+picks; the CPU and GPU paths run the same per-symbol code (tapescan/kernels/session.py) and give identical
+results.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ by one copy of the flat columns; either way the dense panel is then built on the
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,7 @@ from tapescan.gpu.launch import THREADS_PER_BLOCK, stride_launch
 from tapescan.kernels.place import empty_cell, place_bar
 from tapescan.store import SessionPanel, Store
 from tapescan.store.reader import session_file
-from tapescan.store.schema import NS_PER_MINUTE, PRICE_FIELDS
+from tapescan.store.schema import PRICE_FIELDS
 
 FIELDS = (*PRICE_FIELDS, "volume", "mask")
 

@@ -153,6 +153,8 @@ class StreamCoordinator:
         data = SessionData.for_session(load.day, config.start_time, config.end_time, self.roster.symbols,
                                        config.derived_intervals)
         data.history = load.history
+        if load.rows == len(self.roster.symbols):
+            data.prefetched = load.derived
         for kind, items in load.items.items():
             self.queues[kind].clear()
             self.queues[kind].load(items)
@@ -181,7 +183,8 @@ class StreamCoordinator:
 
     def _stream_live(self) -> None:
         """Live mode: deliver items as soon as they arrive, in time order (a late item is delivered at once and
-        never moves the clock back); the session ends when the live clock passes the window's end."""
+        never moves the clock back); the session ends when the live clock has passed the window's end and the
+        source has handed over everything up to it."""
         data, live = self.session_data, self.system.live
         live.start(data, dict(self.roster.streams), self.inbox.put)
         try:
@@ -191,8 +194,10 @@ class StreamCoordinator:
                 upcoming = self._next_time()
                 if upcoming is not None and upcoming <= live.now():
                     self._advance(max(upcoming, self.clock))
-                elif upcoming is None and live.now() > data.end.value:
-                    return
+                elif upcoming is None and live.now() > data.end.value and live.delivered_through(data.end.value):
+                    self._drain()  # what the source handed over just before it said so
+                    if self._next_time() is None:
+                        return
                 else:
                     self.system.time.sleep(POLL_SECONDS)
         finally:

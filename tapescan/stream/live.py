@@ -35,6 +35,10 @@ class LiveSource(Protocol):
 
     def now(self) -> int: ...
 
+    def delivered_through(self, instant: int) -> bool:
+        """Everything with event time <= instant has been handed over (a vendor feed: its clock passed it)."""
+        ...
+
     def stop(self) -> None: ...
 
 
@@ -49,6 +53,7 @@ class ReplayAsLive:
         self._origin: tuple[float, int] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._delivered = np.iinfo(np.int64).min  # the latest event time handed over
 
     def now(self) -> int:
         """The live clock (ns): the window's start plus speed x the wall time since `start`."""
@@ -76,6 +81,11 @@ class ReplayAsLive:
             deliver(LiveItems({kind: i.take(slice(np.searchsorted(i.time, instant, "left"),
                                                   np.searchsorted(i.time, instant, "right")))
                                for kind, i in items.items()}))
+            self._delivered = int(instant)
+        self._delivered = np.iinfo(np.int64).max  # the whole session is handed over
+
+    def delivered_through(self, instant: int) -> bool:
+        return self._delivered >= instant
 
     def stop(self) -> None:
         self._stop.set()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from tapescan.store import SessionPanel
 from tapescan.stream.queues import Items
 
 
@@ -19,6 +20,7 @@ class SessionLoad:
     items: dict[str, Items]
     history: dict[int, list[pd.DataFrame]]
     rows: int  # symbols (rows) it was prepared for
+    derived: dict[int, tuple[SessionPanel, np.ndarray]] = field(default_factory=dict)  # k -> bars, counts
 
 
 @dataclass(frozen=True)

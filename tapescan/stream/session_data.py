@@ -18,6 +18,7 @@ import pandas as pd
 
 from tapescan import calendar
 from tapescan.cpu_fallback import session as kernels
+from tapescan.store import SessionPanel
 from tapescan.stream.queues import NONE, Items
 
 NS_PER_MINUTE = 60_000_000_000
@@ -67,6 +68,9 @@ class SessionData:
     updated: dict[str, np.ndarray] = field(init=False)  # data type -> updated at the last advance
     streamed: dict[str, list[Items]] = field(init=False)  # 1s bars, quotes, ticks as delivered
     history: dict[int, list[pd.DataFrame]] = field(default_factory=dict)  # bar minutes -> trailing sessions
+    # k -> the session's k-minute bars computed ahead by the analytics layer (the upkeep thread's prefetch)
+    # (the derived panel and its bar counts per bucket)
+    prefetched: dict[int, tuple[SessionPanel, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._minutes = max(0, int((self.end - self.start) // pd.Timedelta(minutes=1)))
@@ -186,10 +190,29 @@ class SessionData:
                 end = min(self._bucket_start(bars, bucket + 1), self.end.value)
                 if end > clock:
                     break
-                self._aggregate(bars, int(bucket))
+                if not self._take_prefetched(bars, int(bucket)):
+                    self._aggregate(bars, int(bucket))
                 bars.done[bucket] = True
                 rows = np.flatnonzero(bars.bars[:, bucket] > 0)
                 self._mark(f"{bars.minutes}m", rows, np.full(len(rows), end))
+
+    def _take_prefetched(self, bars: DerivedBars, bucket: int) -> bool:
+        """Use the prefetched bucket when it is whole inside the window and made of exactly the bars
+        session_data holds (every row holds as many 1-minute bars in it as the prefetch counted; bars only
+        come from the source the prefetch read, so equal counts mean equal bars). False: aggregate here."""
+        if bars.minutes not in self.prefetched:
+            return False
+        ahead, counts = self.prefetched[bars.minutes]
+        first, last = self._columns(bars, bucket)
+        if last - first != bars.minutes or ahead.shape[0] != len(self.symbols):
+            return False
+        index = bars.first + bucket
+        if not np.array_equal(self.mask[:, first:last].sum(axis=1), counts[:, index]):
+            return False
+        for target, source in ((bars.open, ahead.open), (bars.high, ahead.high), (bars.low, ahead.low),
+                               (bars.close, ahead.close), (bars.volume, ahead.volume), (bars.bars, counts)):
+            target[:, bucket] = source[:, index]
+        return True
 
     def _bucket_start(self, bars: DerivedBars, bucket: int) -> int:
         """Bucket `bucket`'s start stamp (ns): the open + (first + bucket) x k minutes."""

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.analytics.bars import derived_panel, panel_frame
+from tapescan.analytics.bars import counted_buckets, derived_panel, panel_frame
 from tapescan.store import SessionPanel
 from tapescan.stream.config import ReplayConfig, Roster
 from tapescan.stream.messages import Fill, GapCheck, JoinRequest, SessionEnded, SessionLoad, Stop, SymbolJoined
@@ -102,17 +102,17 @@ class DataUpkeep:
         """`day`'s items for every symbol of the roster, and the history window."""
         symbols = list(self.roster.symbols)
         window = SessionData.for_session(day, self.config.start_time, self.config.end_time, symbols, [])
-        if not self.stream_items and day not in self.source.store.sessions():
-            items = {}  # live, and the store has nothing of today yet: no gap fills from it
-        else:
+        items, derived = {}, {}
+        if self.stream_items or day in self.source.store.sessions():  # live: the store may hold none of today
             panel = self._panels[day] = self.source.panel(day, symbols)
-            items = (self.source.session_items(panel, symbols, self.roster.streams, window.start, window.end)
-                     if self.stream_items else {})
+            if self.stream_items:
+                items = self.source.session_items(panel, symbols, self.roster.streams, window.start, window.end)
+                derived = {k: counted_buckets(panel, k, self.backend) for k in self.config.derived_intervals}
         for old in [d for d in self._panels if d < day - dt.timedelta(days=10)]:
             del self._panels[old]
         if not self._history:
             self._history = self._trailing(day, symbols)
-        return SessionLoad(day, items, self._history_copy(), len(symbols))
+        return SessionLoad(day, items, self._history_copy(), len(symbols), derived)
 
     def _join(self, request: JoinRequest) -> None:
         """A symbol added mid-session: its stream from the join on, its 1-minute bars before, its history; and
