@@ -41,3 +41,12 @@ def make_bars(symbol: str, day: str, minutes: list[int], base: float = 10.0, sta
 @pytest.fixture
 def store(tmp_path) -> Store:
     return Store.create(tmp_path / "store")
+
+
+@pytest.fixture(scope="module")
+def scanner_store(tmp_path_factory) -> tuple[Store, dict]:
+    """The scanner test market in a fresh store, and what it holds (tests/scanner_market.py)."""
+    from tests.scanner_market import scanner_market
+
+    store = Store.create(tmp_path_factory.mktemp("scanner") / "store")
+    return store, scanner_market(store)

@@ -220,15 +220,7 @@ def intraday(market: Market, day: datetime.date, clock: datetime.time, symbol: s
     """metrics.md "Intraday metrics" from the bars of `day` visible at `clock` (available time <= T);
     None when no bar is visible."""
     bars = market.session_bars(day, symbol)
-    visible = bars[bars["available"] <= at(day, clock)]
-    if visible.empty:
-        return None
-    return {
-        "price": float(visible["close"].iloc[-1]),
-        "session_volume": int(visible["volume"].sum()),
-        "session_high": float(visible["high"].max()),
-        "session_low": float(visible["low"].min()),
-    }
+    return oracles.intraday_of(bars[bars["available"] <= at(day, clock)])
 
 
 def symbol_row(market: Market, config: ScannerConfig, day: datetime.date, clock: datetime.time,

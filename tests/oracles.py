@@ -58,7 +58,11 @@ def intraday_as_of(bars: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, float] 
     """metrics.md "Intraday metrics" of one symbol's session bars as of `as_of`, from its visible
     regular-session bars (a bar is visible once its minute has ended); None when no bar is visible."""
     regular = regular_session_bars(bars)
-    visible = regular[regular["ts"] + pd.Timedelta(minutes=1) <= as_of].sort_values("ts")
+    return intraday_of(regular[regular["ts"] + pd.Timedelta(minutes=1) <= as_of].sort_values("ts"))
+
+
+def intraday_of(visible: pd.DataFrame) -> dict[str, float] | None:
+    """price, session_volume, session_high and session_low of the visible bars (sorted by ts); None if none."""
     if visible.empty:
         return None
     return {
