@@ -22,7 +22,6 @@ develop with `--symbols 200 --sessions 25`.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -36,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import memory_bandwidth_gbs, timed
+from common import market_parser, memory_bandwidth_gbs, timed
 
 from tapescan import calendar
 from tapescan.analytics import (
@@ -318,12 +317,7 @@ def versions() -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--symbols", type=int, default=2_000)
-    parser.add_argument("--sessions", type=int, default=60)
-    parser.add_argument("--start", default="2024-01-02")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", type=Path, help="Also write the results as JSON to this file.")
+    parser = market_parser(__doc__.splitlines()[0], symbols=2_000, sessions=60, start="2024-01-02")
     parser.add_argument("--gpu", action="store_true",
                         help="Also run the GPU path (needs a usable GPU, or NUMBA_ENABLE_CUDASIM=1 to try the code).")
     args = parser.parse_args()
@@ -563,7 +557,8 @@ def report_gpu(gpu: dict) -> None:
           f"panel is built on the device from the store once ({gpu['load_s']:.4f} s, {gpu['device_panel_mb']:.1f} MB "
           f"on the device; the host reader takes {gpu['host_load_s']:.4f} s) and stays resident; each GPU time "
           "includes copying its results back to the host.\n")
-    print("| metric | GPU s | CPU / GPU | polars / GPU | GPU GB/s share of bandwidth | identical to CPU | first call s |")
+    print("| metric | GPU s | CPU / GPU | polars / GPU | GPU GB/s share of bandwidth | identical to CPU "
+          "| first call s |")
     print("| --- | ---: | ---: | ---: | ---: | :---: | ---: |")
     for metric, row in gpu["metrics"].items():
         print(f"| {metric} | {row['gpu_s']:.5f} | {row['cpu_over_gpu']:.1f}x | {row['polars_over_gpu']:.1f}x | "

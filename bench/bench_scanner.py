@@ -25,7 +25,6 @@ develop with `--symbols 200 --sessions 25 --repeat 1`.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -40,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from bench_analytics import compare, market_store, session_file, versions
-from common import memory_bandwidth_gbs, timed
+from common import market_parser, memory_bandwidth_gbs, timed
 
 from tapescan import calendar
 from tapescan.scanner.config import ScannerConfig
@@ -429,15 +428,10 @@ def measure_tools(store: Store, days: list[dt.date], config: ScannerConfig, args
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--symbols", type=int, default=2_000)
-    parser.add_argument("--sessions", type=int, default=60)
-    parser.add_argument("--start", default="2024-01-02")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = market_parser(__doc__.splitlines()[0], symbols=2_000, sessions=60, start="2024-01-02")
     parser.add_argument("--peer-repeat", type=int, help="Repeats of each peer (default: --repeat).")
     parser.add_argument("--peers", nargs="*", choices=["polars", "duckdb"], help="Only these peers (default: both).")
     parser.add_argument("--backend", choices=["cpu", "gpu"], default="cpu", help="tapescan's backend (peers: CPU).")
-    parser.add_argument("--json", type=Path, help="Also write the results as JSON to this file.")
     args = parser.parse_args()
 
     store, days = market_store(args.symbols, args.sessions, args.start)

@@ -15,7 +15,6 @@ Compile time: none here (no numba kernels on these paths).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import resource
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from common import memory_bandwidth_gbs, timed
+from common import market_parser, memory_bandwidth_gbs, timed
 
 from tapescan import calendar
 from tapescan.store import Store, writer
@@ -115,12 +114,7 @@ def synth_peak_rss_mb(symbols: int, start: dt.date, end: dt.date) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--symbols", type=int, default=10_000)
-    parser.add_argument("--sessions", type=int, default=10)
-    parser.add_argument("--start", default="2024-03-01")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", type=Path, help="Also write the results as JSON to this file.")
+    parser = market_parser(__doc__.splitlines()[0], symbols=10_000, sessions=10, start="2024-03-01")
     args = parser.parse_args()
 
     days = [d for d in calendar.sessions(args.start, "2030-12-31")["date"][: args.sessions]]

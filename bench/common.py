@@ -1,10 +1,12 @@
-"""Helpers every benchmark script shares: timing and the machine's measured memory bandwidth."""
+"""Helpers every benchmark script shares: timing, the machine's measured memory bandwidth, common options."""
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -25,3 +27,14 @@ def memory_bandwidth_gbs() -> float:
     target = np.empty_like(source)
     best = min(timed(lambda: np.copyto(target, source), 1)[0] for _ in range(5))
     return 2 * source.nbytes / best / 1e9
+
+
+def market_parser(description: str, symbols: int, sessions: int, start: str) -> argparse.ArgumentParser:
+    """The options every benchmark on a synthetic market takes: its size and start, repeats, a JSON copy."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--symbols", type=int, default=symbols)
+    parser.add_argument("--sessions", type=int, default=sessions)
+    parser.add_argument("--start", default=start)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="Also write the results as JSON to this file.")
+    return parser
