@@ -2,6 +2,8 @@
 
 A reader sees either the old file or the new one, never a half-written one, even if the writing process
 is killed (the rename is atomic on POSIX file systems; the fsyncs make it durable across power loss).
+The new file gets the mode any other program would give it (0666 less the umask), not mkstemp's private
+0600: stores and results are meant to be read by other users, containers and Dask workers.
 """
 
 from __future__ import annotations
@@ -9,8 +11,31 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux allows (/proc), else by a locked swap."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def default_file_mode() -> int:
+    """The mode `open(path, "w")` would give a new file: 0666 less the umask."""
+    return 0o666 & ~current_umask()
 
 
 def fsync_dir(path: Path) -> None:
@@ -31,7 +56,10 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, default_file_mode())  # mkstemp makes it 0600
+    finally:
+        os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp

@@ -42,8 +42,14 @@ def stdout_console() -> Console:
 
 
 def stderr_console() -> Console:
-    """A console for messages and progress on stderr, so that stdout stays clean for data."""
-    return Console(stderr=True)
+    """A console for messages and progress on stderr, so that stdout stays clean for data.
+
+    On a terminal rich wraps messages to its width; in a pipe or a log it must not wrap at all (rich would
+    break lines at 80 columns), so that every message stays one whole line for grep and log readers.
+    """
+    console = Console(stderr=True)
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def say(ctx: typer.Context, message: str) -> None:

@@ -7,7 +7,11 @@ paragraph and exit with status 2; anything else is a bug, reported in one line w
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from enum import Enum
 
 import pydantic
@@ -37,7 +41,7 @@ class BackendChoice(str, Enum):
 
 app = typer.Typer(
     name="tapescan",
-    help="Scan and backtest years of 1-minute US stock bars, on the GPU or the CPU.",
+    help="Ingest, scan and replay years of 1-minute US stock bars, on the GPU or the CPU.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -55,7 +59,7 @@ def global_options(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notes; results only."),
 ) -> None:
-    """Scan and backtest years of 1-minute US stock bars, on the GPU or the CPU."""
+    """Ingest, scan and replay years of 1-minute US stock bars, on the GPU or the CPU."""
     ctx.obj = CliOptions(backend=backend.value, debug=debug, quiet=quiet)
 
 
@@ -80,12 +84,71 @@ def _plain_validation_message(error: pydantic.ValidationError) -> str:
     return "invalid settings:\n  " + "\n  ".join(lines)
 
 
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT) while a command runs.
+
+    Raised by our own signal handler instead of KeyboardInterrupt, which typer turns into a silent exit 130
+    before `main` can say anything. A BaseException, so that cleanup blocks (`except BaseException`, `finally`)
+    still run on the way out and no half-written file is left behind.
+    """
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted()
+
+
+@contextlib.contextmanager
+def _ctrl_c_raises_interrupted() -> Iterator[None]:
+    """While the block runs, SIGINT raises :class:`Interrupted` (only the main thread can set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _raise_interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# typer vendors click and exports only some of its exceptions; UsageError is the base of BadParameter.
+_UsageError = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
+
+
+def _print_usage_error(error: Exception) -> None:
+    """A mistyped command line, in whole lines: the usage, what is wrong, where to get help."""
+    context = getattr(error, "ctx", None)
+    console = stderr_console()
+    if context is not None:
+        console.print(escape(context.get_usage()), highlight=False)
+    console.print(f"[bold red]error:[/] {escape(error.format_message())}", highlight=False)
+    if context is not None:
+        console.print(f"Try '{escape(context.command_path)} --help' for help.", highlight=False)
+
+
+def _run(args: list[str]) -> int:
+    """Run the app on `args` and return the exit status; errors are raised, not printed."""
+    try:
+        status = app(args=args, prog_name="tapescan", standalone_mode=False)
+    except typer.Abort:
+        stderr_console().print("aborted.")
+        return 1
+    except _UsageError as error:  # missing argument, unknown option, ...
+        if type(error).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
+            _print_usage_error(error)
+        return getattr(error, "exit_code", 2)
+    return status if isinstance(status, int) else 0
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="tapescan", standalone_mode=True)
+        with _ctrl_c_raises_interrupted():
+            status = _run(args)
+    except (Interrupted, KeyboardInterrupt):
+        stderr_console().print("interrupted; nothing half-written was left behind.", highlight=False)
+        sys.exit(130)
     except TapescanError as error:
         if debug:
             raise
@@ -96,9 +159,6 @@ def main(argv: list[str] | None = None) -> None:
             raise
         stderr_console().print(f"[bold red]error:[/] {escape(_plain_validation_message(error))}", highlight=False)
         sys.exit(2)
-    except KeyboardInterrupt:
-        stderr_console().print("interrupted; nothing half-written was left behind.")
-        sys.exit(130)
     except Exception as error:  # a bug: say so briefly, show the traceback only on request
         if debug:
             raise
@@ -108,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
             highlight=False,
         )
         sys.exit(1)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

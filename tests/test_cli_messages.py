@@ -1,0 +1,137 @@
+"""How the command line talks in pipes, logs and terminals: whole lines, Ctrl-C, and files other users can read."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli_process import tapescan
+
+# Longer than any terminal: rich used to break it at 80 columns wherever the path happened to end.
+LONG_STORE = "/nonexistent/" + "a-very-long-folder-name-" * 8 + "store"
+
+
+def test_a_message_in_a_pipe_is_one_whole_line():
+    result = tapescan("bars", "AAPL", "--store", LONG_STORE, "--start", "2024-01-02", "--end", "2024-01-03")
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ") and f"{LONG_STORE} is not a tapescan store" in lines[0]
+    assert lines[0].endswith(f"--store {LONG_STORE}`.")
+
+
+def test_a_usage_error_in_a_pipe_is_whole_lines_without_a_box():
+    result = tapescan("bars", "AAPL", "--store", "s", "--start", "2024-01-02", "--bogus-" + "x" * 100)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "Usage: tapescan bars [OPTIONS] SYMBOL",
+        f"error: No such option: --bogus-{'x' * 100}",
+        "Try 'tapescan bars --help' for help.",
+    ]
+
+
+def test_a_message_on_a_terminal_wraps_to_its_width():
+    """stderr on a pseudo-terminal 60 columns wide: rich wraps there, as a terminal user expects."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "60", "LINES": "24", "TERM": "xterm"}
+    with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", "bars", "AAPL", "--store", LONG_STORE,
+                           "--start", "2024-01-02", "--end", "2024-01-03"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the follower side closed: the process has exited
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=60) == 2
+    os.close(leader)
+    text = b"".join(chunks).decode()
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)  # colours and cursor codes
+    lines = [line for line in plain.replace("\r", "").splitlines() if line.strip()]
+    assert len(lines) > 2 and max(len(line) for line in lines) <= 60, lines
+    assert "is not a tapescan store" in " ".join(lines)
+
+
+def test_ctrl_c_says_so_and_leaves_nothing_half_written(tmp_path):
+    store = tmp_path / "store"
+    with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", "synth", str(store), "--symbols", "3000",
+                           "--start", "2024-01-02", "--end", "2024-06-28"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        deadline = time.monotonic() + 120
+        while not any(store.glob("**/*.parquet")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, "synth ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["interrupted; nothing half-written was left behind."]
+    assert [path for path in store.rglob("*") if path.name.endswith(".tmp")] == []
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    return {str(path.relative_to(folder)): stat.S_IMODE(path.stat().st_mode)
+            for path in folder.rglob("*") if path.is_file() and path.name != ".lock"}
+
+
+def _run_with_umask(umask: int, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tapescan.cli.main", "--quiet", *args], capture_output=True,
+                          text=True, preexec_fn=lambda: os.umask(umask))
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_written_files_get_the_usual_mode_not_0600(tmp_path, umask, mode):
+    store, daily = tmp_path / "store", tmp_path / "daily.csv"
+    assert _run_with_umask(umask, "synth", str(store), "--symbols", "5", "--start", "2024-12-02",
+                           "--end", "2024-12-03").returncode == 0
+    assert _run_with_umask(umask, "daily", "--store", str(store), "--start", "2024-12-02", "--end", "2024-12-03",
+                           "--output", str(daily)).returncode == 0
+    modes = _modes(store)
+    assert "manifest.json" in modes and any(name.endswith(".parquet") for name in modes)
+    assert set(modes.values()) == {mode}, modes
+    assert stat.S_IMODE(daily.stat().st_mode) == mode
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("runuser") is None, reason="needs root and runuser")
+def test_another_user_can_read_a_store_and_a_sweep_output(scanner_config_file):
+    """Written with umask 022 by root, read by `nobody` (in a world-traversable folder outside pytest's 0700 one)."""
+    top = Path(tempfile.mkdtemp(prefix="tapescan-shared-"))
+    try:
+        top.chmod(0o755)
+        store, hits = top / "store", top / "hits.csv"
+        made = _run_with_umask(0o022, "synth", str(store), "--symbols", "20", "--start", "2024-11-25",
+                               "--end", "2024-12-03")
+        assert made.returncode == 0, made.stderr
+        swept = _run_with_umask(0o022, "sweep", str(scanner_config_file), "--store", str(store),
+                                "--start", "2024-11-25", "--end", "2024-12-03", "--output", str(hits))
+        assert swept.returncode == 0, swept.stderr
+        files = [path for path in [*store.rglob("*"), hits] if path.is_file() and path.name != ".lock"]
+        assert len(files) > 5
+        unreadable = [str(path) for path in files
+                      if subprocess.run(["runuser", "-u", "nobody", "--", "cat", str(path)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0]
+        assert unreadable == []
+    finally:
+        shutil.rmtree(top)
+
+
+@pytest.fixture
+def scanner_config_file(tmp_path) -> Path:
+    path = tmp_path / "scanner.json"
+    path.write_text('{"market_scanner_config": {"symbols": ["SPY", "AAPL", "MSFT"], "start_time": "09:35", '
+                    '"end_time": "10:00"}}\n')
+    return path
