@@ -1,12 +1,23 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv when it is missing,
 # installs tapescan into it (pinned by constraints.txt to the versions the suite was run with) and runs.
+# With an NVIDIA GPU, `make gpu CUDA=12` (or 13, the "CUDA Version" nvidia-smi shows) adds the GPU packages
+# and records the choice in .venv/.cuda, so that every later install keeps that CUDA major's packages.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
-CONSTRAINTS := -c constraints.txt
+CUDA_CHOSEN := $(strip $(shell cat $(VENV)/.cuda 2>/dev/null))
+CUDA   ?= $(or $(CUDA_CHOSEN),13)
+CONSTRAINTS := -c constraints.txt -c constraints-cu$(CUDA).txt
+# The GPU extra rides along with every install once `make gpu` has chosen one.
+GPU_EXTRA := $(if $(CUDA_CHOSEN),gpu-cu$(CUDA))
+comma  := ,
+empty  :=
+space  := $(empty) $(empty)
+wanted = $(strip $(1) $(GPU_EXTRA))
+extras = '.$(if $(wanted),[$(subst $(space),$(comma),$(wanted))])'
 
-.PHONY: demo test test-cpu test-cudasim bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu bench-replay install install-test clean
+.PHONY: demo test test-cpu test-cudasim gpu check-gpu-install bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu bench-replay install install-test clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/tapescan demo
@@ -50,17 +61,36 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(VENV)/.installed-base: pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) install $(CONSTRAINTS) -e .
+PINS := pyproject.toml constraints.txt constraints-cu$(CUDA).txt
+
+$(VENV)/.installed-base: $(PINS) | $(BIN)/python
+	$(PIP) install $(CONSTRAINTS) -e $(call extras,)
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) install $(CONSTRAINTS) -e '.[test]'
+$(VENV)/.installed-test: $(PINS) | $(BIN)/python
+	$(PIP) install $(CONSTRAINTS) -e $(call extras,test)
 	touch $@ $(VENV)/.installed-base
 
-$(VENV)/.installed-bench: pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) install $(CONSTRAINTS) -e '.[test,bench]'
+$(VENV)/.installed-bench: $(PINS) | $(BIN)/python
+	$(PIP) install $(CONSTRAINTS) -e $(call extras,test bench)
 	touch $@ $(VENV)/.installed-base $(VENV)/.installed-test
+
+# The GPU packages for one CUDA major, pinned like the rest. One major per .venv: to switch, `make clean`.
+gpu: | $(BIN)/python
+	@case "$(CUDA)" in 12|13) ;; *) echo "make gpu CUDA=12 or CUDA=13: the CUDA Version nvidia-smi shows" >&2; exit 2;; esac
+	@if [ -n "$(CUDA_CHOSEN)" ] && [ "$(CUDA_CHOSEN)" != "$(CUDA)" ]; then \
+		echo "$(VENV) holds the CUDA $(CUDA_CHOSEN) packages; run 'make clean' first to switch to CUDA $(CUDA)." >&2; exit 2; fi
+	$(PIP) install -c constraints.txt -c constraints-cu$(CUDA).txt -e '.[test,gpu-cu$(CUDA)]'
+	echo $(CUDA) > $(VENV)/.cuda
+	touch $(VENV)/.installed-base $(VENV)/.installed-test
+
+# Both GPU extras resolve with the pinned set: a dry run that reads the package index and installs nothing.
+check-gpu-install: | $(BIN)/python
+	for cuda in 12 13; do \
+		$(PIP) install --dry-run --ignore-installed -c constraints.txt -c constraints-cu$$cuda.txt \
+			'.[test,bench,gpu-cu'$$cuda']' || exit 1; \
+		echo "gpu-cu$$cuda resolves with constraints.txt and constraints-cu$$cuda.txt"; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
