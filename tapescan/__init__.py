@@ -4,6 +4,7 @@ The public API, re-exported explicitly:
 
 - :class:`Store` — the Parquet store (write bars, read sessions as dense arrays, bars, daily values).
 - :class:`SessionPanel` — one session as [symbol x minute] arrays plus a presence mask.
+- :func:`store_info`, :func:`symbol_coverage` — what a store holds (:class:`StoreInfo`), never reading the bars.
 - :mod:`calendar` — NYSE sessions, early closes, holidays (pandas-market-calendars).
 - :func:`resolve_backend` — which compute backend (cpu / gpu) runs, and why.
 - :func:`synthesize` — the seeded synthetic market.
@@ -16,7 +17,7 @@ from tapescan.backend import resolve_backend
 from tapescan.data_manager import DataManager, ReplayClock, WallClock
 from tapescan.errors import BackendError, CalendarError, StoreError, TapescanError
 from tapescan.scanner import ScannerConfig, load_scanner_config, scan, sweep
-from tapescan.store import SessionPanel, Store, WriteReport
+from tapescan.store import SessionPanel, Store, StoreInfo, WriteReport, store_info, symbol_coverage
 from tapescan.synth import synthesize
 
 __version__ = "0.1.0"
@@ -30,6 +31,7 @@ __all__ = [
     "SessionPanel",
     "Store",
     "StoreError",
+    "StoreInfo",
     "TapescanError",
     "WallClock",
     "WriteReport",
@@ -38,6 +40,8 @@ __all__ = [
     "load_scanner_config",
     "resolve_backend",
     "scan",
+    "store_info",
     "sweep",
+    "symbol_coverage",
     "synthesize",
 ]

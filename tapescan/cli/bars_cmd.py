@@ -9,9 +9,8 @@ import typer
 from tapescan.analytics.bars import parse_interval, symbol_bars
 from tapescan.cli.context import options, say
 from tapescan.cli.output import check_output_path, emit_frame
-from tapescan.cli.store_options import STORE_OPTION, require_symbol
+from tapescan.cli.store_options import STORE_OPTION, open_store, require_symbols, warn_no_rows
 from tapescan.errors import TapescanError
-from tapescan.store import Store
 
 COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
 
@@ -28,9 +27,9 @@ def bars(
 ) -> None:
     """Print or save the bars of SYMBOL: ts (bar start, ET), open, high, low, close, volume."""
     check_output_path(output)
-    handle = Store(store)
+    handle = open_store(store)
     symbol = symbol.upper()
-    require_symbol(handle, symbol)
+    require_symbols(handle, [symbol])
     minutes = parse_interval(interval)
     if minutes == 1:
         frame = handle.read_bars(symbol, start, end, extended_hours=extended_hours)[COLUMNS]
@@ -38,5 +37,8 @@ def bars(
         raise TapescanError("derived bars are built from the regular session; drop --extended-hours or use 1m.")
     else:
         frame = symbol_bars(handle, symbol, start, end, minutes, backend=options(ctx).backend)[COLUMNS]
-    say(ctx, f"{symbol}: {len(frame):,} {minutes}-minute bars from {start} to {end}.")
+    if frame.empty:
+        warn_no_rows(ctx, handle, f"bars for {symbol}", start, end, [symbol])
+    else:
+        say(ctx, f"{symbol}: {len(frame):,} {minutes}-minute bars from {start} to {end}.")
     emit_frame(frame, output, title=f"{symbol} {minutes}-minute bars")

@@ -8,8 +8,7 @@ import typer
 
 from tapescan.cli.context import say
 from tapescan.cli.output import check_output_path, emit_frame
-from tapescan.cli.store_options import STORE_OPTION, parse_symbols
-from tapescan.store import Store
+from tapescan.cli.store_options import STORE_OPTION, open_store, parse_symbols, require_symbols, warn_no_rows
 
 COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "vwap", "bars"]
 
@@ -24,6 +23,12 @@ def daily(
 ) -> None:
     """Print or save daily values from regular-session bars: date, symbol, open, high, low, close, volume, vwap, bars."""
     check_output_path(output)
-    frame = Store(store).read_daily(start, end, parse_symbols(symbols))[COLUMNS]
-    say(ctx, f"{len(frame):,} daily rows ({frame['symbol'].nunique()} symbols) from {start} to {end}.")
+    handle, wanted = open_store(store), parse_symbols(symbols)
+    if wanted is not None:
+        require_symbols(handle, wanted)
+    frame = handle.read_daily(start, end, wanted)[COLUMNS]
+    if frame.empty:
+        warn_no_rows(ctx, handle, "daily values", start, end, wanted)
+    else:
+        say(ctx, f"{len(frame):,} daily rows ({frame['symbol'].nunique()} symbols) from {start} to {end}.")
     emit_frame(frame, output, title="daily values")

@@ -24,6 +24,7 @@ from tapescan.cli import (
     daily_cmd,
     demo_cmd,
     doctor_cmd,
+    info_cmd,
     ingest_cmd,
     replay_cmd,
     scan_cmd,
@@ -73,6 +74,7 @@ app.command("bars")(bars_cmd.bars)
 app.command("daily")(daily_cmd.daily)
 app.command("calendar")(calendar_cmd.calendar)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("info")(info_cmd.info)
 
 
 def _plain_validation_message(error: pydantic.ValidationError) -> str:
