@@ -1,11 +1,13 @@
-"""Ingest safety: hostile or broken input refused with nothing written, kill -9 and re-run, idempotence,
-appending, adjustment and conflict refusals, and the same store from one worker or several."""
+"""Ingest safety: hostile or broken input refused with nothing written (not even an empty store), kill -9
+and re-run, idempotence, appending, adjustment and conflict refusals, and the same store from one worker or
+several."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -23,6 +25,7 @@ from tapescan.errors import IngestError
 from tapescan.ingest import ingest
 from tapescan.store import Store
 from tapescan.synth import synthesize
+from tests.cli_process import tapescan
 
 runner = CliRunner()
 
@@ -104,7 +107,9 @@ GOOD_ROW = b"2024-01-02 09:30:00,10.0,10.5,9.5,10.2,100\n"
         ("a 10 MB line", lambda d: _write(d / "AAPL_full_1min_UNADJUSTED.txt", b"9" * (10 << 20)), "longer than"),
         ("empty file", lambda d: _write(d / "AAPL_full_1min_UNADJUSTED.txt", b""), "empty"),
         ("kibot file as firstrate", lambda d: _write(
-            d / "AAPL_full_1min_UNADJUSTED.txt", b"01/02/2024,09:30,10.0,10.5,9.5,10.2,100\n" * 20), "does not look like"),
+            d / "AAPL_full_1min_UNADJUSTED.txt", b"01/02/2024,09:30,10.0,10.5,9.5,10.2,100\n" * 20),
+         "looks like a Kibot file"),
+        ("unknown lines", lambda d: _write(d / "AAPL_full_1min_UNADJUSTED.txt", b"1;2;3\n" * 20), "does not look like"),
         ("a daily file", lambda d: _write(d / "AAPL_full_1day_UNADJUSTED.txt", b"2024-01-02,10,11,9,10,100\n"), "1day"),
         ("a name without ticker and adjustment", lambda d: _write(d / "data.txt", GOOD_ROW), "named TICKER"),
     ],
@@ -122,9 +127,8 @@ def test_broken_or_hostile_input_is_refused_and_nothing_is_written(tmp_path, nam
     assert message in result.stderr
     assert path.name in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if "store" not in p.parts)
-    assert after == [p for p in before if "store" not in p.parts]
-    assert not (tmp_path / "store" / "bars_1m").exists()
+    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert after == before  # no store either
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -132,16 +136,56 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-def test_junk_deep_inside_a_file_stops_the_run_before_anything_is_stored(tmp_path, corpus):
+def _unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("empty_folder", [False, True])
+@pytest.mark.parametrize(("case", "args", "messages"), [
+    ("a path that does not exist", ["firstrate", "{tmp}/missing"], ["missing does not exist"]),
+    ("a folder without data files", ["firstrate", "{tmp}/notes"], ["no data files"]),
+    ("a folder of refused files", ["firstrate", "{tmp}/refused"], ["2 file(s) cannot be ingested; nothing was written"]),
+    ("an unreachable Theta Terminal", ["thetadata", "--symbols", "AAPL", "--start", "2024-01-02", "--end",
+                                       "2024-01-31", "--terminal", "http://127.0.0.1:{port}"],
+     ["not reachable at http://127.0.0.1:{port} ", "pass --terminal http://HOST:PORT"]),
+])
+def test_a_refused_ingest_creates_no_store(tmp_path, case, args, messages, empty_folder):
+    """Refused before any row is stored: no store, manifest, lock, reports or quarantine; an empty folder given
+    as the store stays empty."""
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.md").write_text("not data")
+    (tmp_path / "refused").mkdir()
+    (tmp_path / "refused" / "AAPL_full_1min_UNADJUSTED.txt").write_bytes(b"")
+    (tmp_path / "refused" / "MSFT_full_1min_UNADJUSTED.txt").write_bytes(b"1;2;3\n" * 5)
+    root = tmp_path / "store"
+    if empty_folder:
+        root.mkdir()
+    port = _unused_port()
+    result = tapescan("ingest", *(arg.format(tmp=tmp_path, port=port) for arg in args), "--store", str(root))
+    said = " ".join(result.stderr.split())  # however the message is wrapped
+    assert result.returncode == 2, (case, result.stderr)
+    assert all(message.format(port=port) in said for message in messages) and "Traceback" not in said
+    assert list(root.iterdir()) == [] if empty_folder else not root.exists()
+
+
+@pytest.mark.parametrize("empty_folder, workers", [(False, 1), (True, 2)])
+def test_junk_deep_inside_a_file_stops_the_run_before_anything_is_stored(tmp_path, corpus, empty_folder, workers):
+    """Found in phase 1, after the store was made for the run: it is removed again (an empty folder that was
+    there stays, empty), whatever the worker processes were still doing."""
     folder = tmp_path / "files"
     folder.mkdir()
     good = (corpus / "AAPL_full_1min_UNADJUSTED.txt").read_bytes()
     (folder / "AAPL_full_1min_UNADJUSTED.txt").write_bytes(good + b"\x00" * 64 + good[:1000])
+    for other in ("MSFT", "SPY"):  # more tasks for the workers, still running when AAPL's fails
+        (folder / f"{other}_full_1min_UNADJUSTED.txt").write_bytes((corpus / f"{other}_full_1min_UNADJUSTED.txt").read_bytes())
+    root = tmp_path / "store"
+    if empty_folder:
+        root.mkdir()
     with pytest.raises(IngestError, match="binary"):
-        ingest(tmp_path / "store", "firstrate", [folder], workers=1)
-    store = Store(tmp_path / "store")
-    assert store.sessions() == []
-    assert not (tmp_path / "store" / ".staging").exists()
+        ingest(root, "firstrate", [folder], workers=workers)
+    assert list(root.iterdir()) == [] if empty_folder else not root.exists()
 
 
 def test_zip_members_are_read_in_place(tmp_path, corpus, reference):

@@ -34,6 +34,7 @@ from tapescan.ingest import IngestOptions, blocks, ingest, pipeline, stage
 from tapescan.ingest.validate import REASONS
 from tapescan.store import Store
 from tapescan.synth import synthesize
+from tests.cli_process import tapescan
 from tests.thetadata_terminal import FakeTerminal, v3_csv
 
 ET = "America/New_York"
@@ -490,9 +491,8 @@ def test_kibot_refuses_tick_and_bid_ask_files(tmp_path, content, kind):
     message = str(raised.value)
     assert "1 file(s) cannot be ingested; nothing was written" in message
     assert "AAPL.txt holds " + kind in message and "Kibot 1-minute trade bars" in message
-    store = Store(tmp_path / "store")
-    assert store.manifest().bars_1m == {} and len(store.symbols()) == 0
-    assert not (tmp_path / "store" / pipeline.REPORTS_FOLDER).exists()
+    assert "looks like" not in message  # a tick file has no other vendor's shape
+    assert not (tmp_path / "store").exists()
 
 
 def backtestmarket_corpus(tz: str) -> tuple[list[Line], list[Line]]:
@@ -536,7 +536,7 @@ def test_backtestmarket_ambiguous_dates_need_dayfirst_or_monthfirst(tmp_path):
     path = write(tmp_path / "AAPL_1min.txt", lines)  # 08/03/2024 and 11/03/2024 only: either way round
     with pytest.raises(IngestError, match="reads both as DD/MM/YYYY and as MM/DD/YYYY.*--dayfirst or --monthfirst"):
         ingest(tmp_path / "refused", "backtestmarket", [path], workers=1)
-    assert Store(tmp_path / "refused").manifest().bars_1m == {}
+    assert not (tmp_path / "refused").exists()
 
     cli("backtestmarket", path, "--store", str(tmp_path / "dayfirst"), "--dayfirst")
     check_store(tmp_path / "dayfirst", expected_bars([lines]))
@@ -667,3 +667,58 @@ def test_csv_reads_parquet_with_zoned_or_naive_timestamps(tmp_path, zone):
     quarantined = read_quarantine(root, report["sources"][0]["quarantine"])
     assert [(line, reason) for line, reason, _ in quarantined] == [
         (len(frame) - 2, "high_below_low"), (len(frame), "unparseable")]
+
+
+# ------------------------------------------------------------------------------------ the wrong vendor named
+
+#: A file of each recognisable shape, named as its vendor names it: shape -> (vendor, title, file name, format,
+#: header line).
+SHAPES = {
+    "firstrate": ("firstrate", "FirstRateData", "AAPL_full_1min_adjsplitdiv.txt", "firstrate", None),
+    "firstrate-header": ("firstrate", "FirstRateData", "AAPL_full_1min_UNADJUSTED.txt", "firstrate",
+                         "DateTime,Open,High,Low,Close,Volume"),
+    "kibot": ("kibot", "Kibot", "AAPL.txt", "kibot", None),
+    "backtestmarket": ("backtestmarket", "BacktestMarket", "AAPL_1min.txt", "backtestmarket", None),
+    "thetadata-v3": ("thetadata", "ThetaData", "AAPL_20240308_20241129_1m.csv", "thetadata-v3", None),
+    "thetadata-v2": ("thetadata", "ThetaData", "AAPL_20240308_20241129_1m.csv", "thetadata-v2", None),
+    "thetadata-v2-raw": ("thetadata", "ThetaData", "AAPL_20240308_20241129_1m.csv", "thetadata-v2-raw", None),
+}
+VENDOR_NAMES = ("firstrate", "kibot", "backtestmarket", "thetadata", "csv")
+
+
+def shape_file(folder: Path, shape: str) -> Path:
+    _, _, name, fmt, header = SHAPES[shape]
+    return Path(write(folder / name, corpus_file(FORMATS[fmt], truth_of("AAPL"), 51, faults=False, header=header)))
+
+
+@pytest.mark.parametrize("shape, named", [(shape, named) for shape, (vendor, *_) in SHAPES.items()
+                                          for named in VENDOR_NAMES if named != vendor])
+def test_a_file_of_another_vendor_is_refused_naming_that_vendor(tmp_path, shape, named):
+    """Every pair: a file with vendor Y's lines given as vendor X says it looks like Y's and to use `ingest Y`."""
+    vendor, title, *_ = SHAPES[shape]
+    path = shape_file(tmp_path / "in", shape)
+    with pytest.raises(IngestError) as raised:
+        ingest(tmp_path / "store", named, [path], workers=1)
+    message = str(raised.value)
+    assert f"{path} looks like a {title} file" in message
+    assert f"which `tapescan ingest {named}` does not read; use `tapescan ingest {vendor}` for it." in message
+    assert "nothing was written" in message
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_the_vendor_named_for_a_lookalike_reads_it(tmp_path, shape):
+    vendor = SHAPES[shape][0]
+    report = ingest(tmp_path / "store", vendor, [shape_file(tmp_path / "in", shape)], workers=1)
+    assert report.total.rows_stored == len(truth_of("AAPL")) and report.total.rows_rejected == 0
+
+
+def test_cli_names_firstrate_for_a_firstrate_file_given_as_kibot(tmp_path):
+    """The newcomer's case: a FirstRateData file given to `tapescan ingest kibot`."""
+    path = shape_file(tmp_path / "in", "firstrate")
+    result = tapescan("ingest", "kibot", str(path), "--store", str(tmp_path / "store"))
+    said = " ".join(result.stderr.split())  # however the message is wrapped
+    assert result.returncode == 2, result.stderr
+    assert "looks like a FirstRateData file" in said and "use `tapescan ingest firstrate` for it" in said
+    assert "tick data" not in said and "Traceback" not in said
+    assert not (tmp_path / "store").exists()

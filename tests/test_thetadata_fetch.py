@@ -183,14 +183,34 @@ def test_http_4xx_is_reported_without_retry(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unreachable_terminal_names_the_url(tmp_path):
+def test_unreachable_terminal_names_the_url_and_the_terminal_flag(tmp_path):
+    """Nothing is created, not even the destination folder (the command line's store)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    with pytest.raises(IngestError, match=rf"not reachable at {url} .*java -jar ThetaTerminal\.jar"):
-        fetch_ohlc(["AAPL"], *JAN, tmp_path, base_url=url + "/", backoff_s=0.0)
+    prepared = []
+    with pytest.raises(IngestError, match=rf"not reachable at {url} .*java -jar ThetaTerminal\.jar.*"
+                                          r"if it listens elsewhere, pass --terminal http://HOST:PORT"):
+        fetch_ohlc(["AAPL"], *JAN, tmp_path / "store" / "downloads", base_url=url + "/", backoff_s=0.0,
+                   prepare_dest=lambda: prepared.append(True))
+    assert prepared == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_destination_is_prepared_once_before_the_first_file(tmp_path):
+    dest = tmp_path / "store" / "downloads"
+    seen = []
+
+    def prepare() -> None:
+        seen.append(list(tmp_path.iterdir()))  # nothing written yet
+        dest.mkdir(parents=True)
+
+    with FakeTerminal(delay_s=0.02) as terminal:
+        report = fetch(terminal, ["AAPL", "MSFT"], D(2024, 1, 2), D(2024, 2, 29), dest, concurrency=4,
+                       prepare_dest=prepare)
+    assert seen == [[]]
+    assert sorted(dest.iterdir()) == report.written and len(report.written) == 4
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])

@@ -108,14 +108,20 @@ def _download(
         raise IngestError("--symbols needs --start and --end (the date range to download).")
     if api not in ("v3", "v2"):
         raise IngestError(f"--api {api!r}: choose v3 (Theta Terminal 3) or v2.")
-    dest = Store.create(store).path / DOWNLOADS
-    dest.mkdir(parents=True, exist_ok=True)
+    Store.existing(store)  # a path taken by something else is refused before the download
+    dest = store.expanduser() / DOWNLOADS
     tickers = [part.strip().upper() for part in symbols.split(",") if part.strip()]
     report = fetch_ohlc(tickers, calendar.to_date(start), calendar.to_date(end), dest, api=api,  # type: ignore[arg-type]
-                        base_url=terminal, concurrency=concurrency)
+                        base_url=terminal, concurrency=concurrency, prepare_dest=lambda: _make_folder(store, dest))
     say(ctx, f"Theta Terminal: {len(report.written)} file(s) downloaded, {len(report.skipped)} already there, "
              f"{len(report.no_data)} without data, {report.requests} request(s), {report.retries} retried.")
     return dest
+
+
+def _make_folder(store: Path, dest: Path) -> None:
+    """The downloads folder inside the store, the store created first when missing (so it stays a store)."""
+    Store.create(store)
+    dest.mkdir(parents=True, exist_ok=True)
 
 
 @contextlib.contextmanager

@@ -8,17 +8,20 @@
 4. Write the quarantine files and the JSON report into the store.
 
 The staging folder lives in the store (`.staging/`) and is removed at the end; one left by a killed run is
-removed by the next. Only one ingest runs per store at a time.
+removed by the next. Only one ingest runs per store at a time. A missing store is created only once every
+file has been inspected, and removed again if the run fails before its first commit: an ingest refused
+before any row is stored leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed, wait
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from tapescan.ingest.stage import StageResult, StageTask, stage
 from tapescan.ingest.vendors import VENDORS, FileInfo, IngestOptions, inspect, read_head
 from tapescan.store import Store
 from tapescan.store.lock import writer_lock
+from tapescan.store.manifest import load_manifest
 
 #: Rows a worker buffers before spilling (about 70 bytes each in memory).
 BUDGET_ROWS = 1_500_000
@@ -75,7 +79,8 @@ def _ingest(
     store: str | Path, vendor: str, paths: Iterable[str | Path], options: IngestOptions, workers: int,
     replace: bool, progress: Progress, pool: ProcessPoolExecutor | None, clock: float,
 ) -> IngestReport:
-    root = Store.create(store).path
+    root = Path(store).expanduser()
+    existing = Store.existing(root)  # a path taken by something else is refused before any work
     report = IngestReport(vendor=vendor, store=str(root), started=_now())
     suffixes = DATA_SUFFIXES + (PARQUET_SUFFIXES if vendor == "csv" else ())
     discovery = discover(paths, suffixes)
@@ -85,11 +90,11 @@ def _ingest(
         raise IngestError("no data files (.txt, .csv, or inside .zip archives) were found in the given paths.")
     files = _inspect_all(vendor, discovery.sources, options, pool, progress)
     files, adjustment = _choose_adjustment(files, options, report)
-    stored = _stored_adjustments(root)
+    stored = _stored_adjustments(existing)
     _refuse_stored_adjustment({info.symbol for _, _, info in files if info.symbol}, stored, adjustment)
     sources = [source for _, source, _ in files]
     report.input_bytes = sum(source.size for source in sources)
-    with writer_lock(root, wait_seconds=0.5, name=INGEST_LOCK):
+    with _ingest_lock(root, new=existing is None):
         staging = root / STAGING_FOLDER
         shutil.rmtree(staging, ignore_errors=True)
         try:
@@ -202,8 +207,10 @@ def _choose_adjustment(
     return files, found[0]
 
 
-def _stored_adjustments(root: Path) -> dict[str, str]:
-    symbols = Store(root).symbols()
+def _stored_adjustments(store: Store | None) -> dict[str, str]:
+    if store is None:
+        return {}
+    symbols = store.symbols()
     return dict(zip(symbols["symbol"], symbols["adjustment"]))
 
 
@@ -215,6 +222,38 @@ def _refuse_stored_adjustment(symbols: set[str], stored: dict[str, str], adjustm
             f"{len(clash)} symbol(s) are already stored with another price adjustment than these {adjustment} "
             f"files: {examples}. Nothing was written. Leave those files out, or use a separate store."
         )
+
+
+@contextlib.contextmanager
+def _ingest_lock(root: Path, new: bool) -> Iterator[None]:
+    """Hold the store's ingest lock, creating the store first when `new`.
+
+    If the run then fails before its first commit, a store it created is removed again (the folder, or only
+    its contents when the folder was there, empty, before), so that a refused ingest leaves the path as it
+    found it. This happens under the lock, so never under another ingest that created the store as well.
+    """
+    keep_folder = root.exists()
+    if new:
+        Store.create(root)
+    with writer_lock(root, wait_seconds=0.5, name=INGEST_LOCK):
+        try:
+            yield
+        except BaseException:
+            if new and load_manifest(root).generation == 0:
+                _remove_contents(root, keep_folder)
+            raise
+
+
+def _remove_contents(root: Path, keep_folder: bool) -> None:
+    """Delete everything in `root`, and `root` itself unless `keep_folder`."""
+    if not keep_folder:
+        shutil.rmtree(root)
+        return
+    for child in root.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def _tasks(files: list[tuple[int, Source, FileInfo]], staging: Path, tz: str, workers: int) -> list[StageTask]:
@@ -258,7 +297,8 @@ def _run_stage(
 ) -> Iterator[tuple[int, StageResult]]:
     """Run phase 1 tasks, in the worker pool when there is one; yield (task id, result).
 
-    The first failure (a file found broken deep inside) cancels the tasks not yet started.
+    The first failure (a file found broken deep inside) cancels the tasks not yet started and waits for the
+    running ones, so that no worker writes into the staging folder once the caller cleans it up.
     """
     total = sum(source.size for task in tasks for _, source, _ in task.files)
     done = rows = 0
@@ -282,3 +322,4 @@ def _run_stage(
     finally:
         for future in futures:
             future.cancel()
+        wait(futures)

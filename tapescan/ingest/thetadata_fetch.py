@@ -11,6 +11,8 @@ Years of bars for thousands of symbols take hours to download, so the fetch is b
   a chunk without data is saved as a header-only file for the same reason;
 * atomic: each file is written aside and renamed into place, so a killed fetch never leaves a partial
   file that a resumed fetch would then skip;
+* lazy: `dest` is made (by `prepare_dest`) only before the first file is written, so a fetch that writes
+  nothing (an unreachable terminal) creates nothing;
 * bounded: at most `concurrency` requests are in flight, because the terminal limits concurrent requests
   per subscription; transient failures (dropped connection, timeout, HTTP 5xx, truncated or malformed
   body) are retried with exponential backoff.
@@ -112,16 +114,20 @@ def fetch_ohlc(
     backoff_s: float = 0.5,
     timeout_s: float = 60.0,
     on_chunk: Callable[[Path], None] | None = None,
+    prepare_dest: Callable[[], None] | None = None,
 ) -> FetchReport:
     """Download 1-minute bars of `symbols` from `start` to `end` (inclusive) into `dest`, one file per month.
 
     Files already in `dest` are skipped, so re-running after an interruption resumes. `on_chunk(path)` is
     called from the calling thread (never from a worker) once per chunk, when its file is written or found
-    already present. Raises :class:`IngestError` for bad arguments, an unreachable terminal, an HTTP 4xx
-    answer, or a chunk that still fails after `retries` retries; files written before the error are kept.
+    already present. `prepare_dest()` is called once, before the first file is written (the command line
+    creates the store that holds `dest` there); without it, `dest` is created as needed. Raises
+    :class:`IngestError` for bad arguments, an unreachable terminal, an HTTP 4xx answer, or a chunk that
+    still fails after `retries` retries; files written before the error are kept.
     """
     wanted = _validate(symbols, start, end, api, concurrency, retries)
     terminal = _Terminal((base_url or DEFAULT_BASE_URLS[api]).rstrip("/"), retries, backoff_s, timeout_s)
+    writer = _Writer(prepare_dest)
     report = FetchReport(requests=0, retries=0)
     pending = []
     for symbol in wanted:
@@ -134,7 +140,7 @@ def fetch_ohlc(
             else:
                 pending.append(chunk)
     try:
-        _fetch_all(terminal, pending, api, concurrency, report, on_chunk)
+        _fetch_all(terminal, writer, pending, api, concurrency, report, on_chunk)
     finally:
         report.requests, report.retries = terminal.requests, terminal.retries
     report.written.sort()
@@ -169,6 +175,7 @@ def _validate(
 
 def _fetch_all(
     terminal: _Terminal,
+    writer: _Writer,
     pending: list[_Chunk],
     api: Api,
     concurrency: int,
@@ -177,7 +184,7 @@ def _fetch_all(
 ) -> None:
     """Fetch `pending` chunks on `concurrency` workers, recording results in `report` as they complete."""
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="thetadata-fetch") as pool:
-        futures = {pool.submit(_fetch_chunk, terminal, chunk, api): chunk for chunk in pending}
+        futures = {pool.submit(_fetch_chunk, terminal, writer, chunk, api): chunk for chunk in pending}
         try:
             for future in as_completed(futures):
                 chunk = futures[future]
@@ -191,11 +198,26 @@ def _fetch_all(
             raise
 
 
-def _fetch_chunk(terminal: _Terminal, chunk: _Chunk, api: Api) -> bool:
+def _fetch_chunk(terminal: _Terminal, writer: _Writer, chunk: _Chunk, api: Api) -> bool:
     """Download one chunk and write its file atomically; return False when the terminal had no bars."""
     data = _fetch_v3(terminal, chunk) if api == "v3" else _fetch_v2(terminal, chunk)
-    write_bytes_atomic(chunk.path, _HEADER_ONLY[api] if data is None else data)
+    writer.write(chunk.path, _HEADER_ONLY[api] if data is None else data)
     return data is not None
+
+
+class _Writer:
+    """Atomic file writes from the worker threads, the first one preceded by `prepare()` (once)."""
+
+    def __init__(self, prepare: Callable[[], None] | None) -> None:
+        self._prepare = prepare
+        self._lock = threading.Lock()
+
+    def write(self, path: Path, data: bytes) -> None:
+        with self._lock:
+            if self._prepare is not None:
+                self._prepare()
+                self._prepare = None
+        write_bytes_atomic(path, data)
 
 
 def _fetch_v3(terminal: _Terminal, chunk: _Chunk) -> bytes | None:
@@ -333,8 +355,9 @@ class _Terminal:
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ConnectionRefusedError) and not self._reached.is_set():
                 raise IngestError(
-                    f"the Theta Terminal is not reachable at {self.base_url} ({exc.reason}): start it "
-                    "(java -jar ThetaTerminal.jar) and wait until it has logged in, or pass its URL"
+                    f"the Theta Terminal is not reachable at {self.base_url} ({exc.reason}). Is it running? "
+                    "Start it (java -jar ThetaTerminal.jar) and wait until it has logged in; if it listens "
+                    "elsewhere, pass --terminal http://HOST:PORT (and --api v2 for a v2 terminal)."
                 ) from None
             raise _Transient(f"{type(exc.reason).__name__}: {exc.reason}") from None
         except (OSError, http.client.HTTPException) as exc:

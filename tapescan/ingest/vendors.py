@@ -2,7 +2,8 @@
 
 `inspect(vendor, source, head, options)` reads a file's name and its first lines and returns a
 :class:`FileInfo` (ticker, adjustment, attributes, line layout), or refuses the file with a message when
-it is not what the vendor named on the command line delivers.
+it is not what the vendor named on the command line delivers; when its lines have another vendor's shape,
+the message names that vendor (a FirstRateData file given as `kibot`: use `tapescan ingest firstrate`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from tapescan.ingest.sources import Source
 
 ET_NAME = "America/New_York"
 VENDORS = ("firstrate", "kibot", "backtestmarket", "thetadata", "csv")
+#: The vendors whose files are recognisable by their lines, as their users know them.
+VENDOR_TITLES = {"firstrate": "FirstRateData", "kibot": "Kibot", "backtestmarket": "BacktestMarket",
+                 "thetadata": "ThetaData"}
 
 #: The adjustment each vendor delivers when neither the file name nor --adjustment says otherwise.
 DEFAULT_ADJUSTMENT = {
@@ -38,6 +42,11 @@ _FIRSTRATE_NAME = re.compile(
     r"^(?P<ticker>[A-Za-z0-9.^\-]+?)_(?P<period>[A-Za-z0-9\-]+)_(?P<timeframe>[A-Za-z0-9]+)_(?P<adj>[A-Za-z]+)\.(txt|csv)$"
 )
 _FIRSTRATE_ADJUSTMENTS = {"adjsplit": "split", "adjsplitdiv": "split_dividend", "unadjusted": "unadjusted"}
+#: How the Theta Terminal's CSV headers begin (v3 and the fetcher's v2 files; a raw v2 response's columns).
+_THETADATA_HEADS = (
+    ("timestamp", *BAR_FIELDS, "count"),
+    ("ms_of_day", *BAR_FIELDS, "count"),
+)
 _VENDOR_SUFFIXES = ("-DELISTED",)
 _SNIFF_LINES = 50
 _CSV_TIME_FORMATS = (
@@ -69,14 +78,42 @@ class FileInfo:
 
 
 def inspect(vendor: str, source: Source, head: str, options: IngestOptions) -> FileInfo:
-    """Identify one file for `vendor`; IngestError naming the file when it is not that vendor's format."""
+    """Identify one file for `vendor`; IngestError naming the file when it is not that vendor's format (and
+    the vendor to name instead, when its lines look like another vendor's)."""
     if source.is_parquet and vendor != "csv":
         raise IngestError(f"{source.label} is a Parquet file; ingest it with `tapescan ingest csv` (and --map).")
-    reader = _READERS[vendor]
-    info = reader(source, head, options)
-    if not source.is_parquet:
-        _check_sample(vendor, source, head, info.layout)
+    try:
+        info = _READERS[vendor](source, head, options)
+        if not source.is_parquet:
+            _check_sample(vendor, source, head, info.layout)
+    except IngestError as error:
+        other = _lookalike(head, vendor)
+        if other is None:
+            raise
+        raise IngestError(
+            f"{source.label} looks like a {VENDOR_TITLES[other]} file (first line {_lines(head)[0][:120]!r}), "
+            f"which `tapescan ingest {vendor}` does not read; use `tapescan ingest {other}` for it."
+        ) from error
     return info
+
+
+def _lookalike(head: str, vendor: str) -> str | None:
+    """The vendor other than `vendor` whose files' lines the first lines in `head` read as; None if none does.
+
+    The fixed shapes are the readers' own layouts (so a file recognised as vendor Y's is one `ingest Y`
+    reads); ThetaData's is the start of the Theta Terminal's CSV header."""
+    lines = _lines(head)
+    if not lines:
+        return None
+    header = _is_header(lines[0])
+    names = tuple(name.strip().strip('"').lower() for name in lines[0].split(","))
+    shapes = {
+        "firstrate": lambda: _reads_as(head, _firstrate_layout(header)),
+        "kibot": lambda: _reads_as(head, _kibot_layout(header)),
+        "backtestmarket": lambda: _reads_as(head, *(_backtestmarket_layout(header, d) for d in (True, False))),
+        "thetadata": lambda: names[: len(_THETADATA_HEADS[0])] in _THETADATA_HEADS,
+    }
+    return next((other for other, looks in shapes.items() if other != vendor and looks()), None)
 
 
 def read_head(source: Source, limit: int = 1 << 14) -> str:
@@ -148,10 +185,13 @@ def _firstrate(source: Source, head: str, options: IngestOptions) -> FileInfo:
             "adjsplitdiv or UNADJUSTED)."
         )
     symbol, attributes = _ticker(match["ticker"])
-    columns = ("datetime", *BAR_FIELDS)
     header = _is_header(_lines(head)[0]) if _lines(head) else False
-    layout = _fixed_layout(",", columns, TimestampSpec(("datetime",), ISO), header)
-    return FileInfo(symbol, adjustment, attributes, layout)
+    return FileInfo(symbol, adjustment, attributes, _firstrate_layout(header))
+
+
+def _firstrate_layout(header: bool) -> Layout:
+    """`2024-01-02 09:30:00,o,h,l,c,v`."""
+    return _fixed_layout(",", ("datetime", *BAR_FIELDS), TimestampSpec(("datetime",), ISO), header)
 
 
 # --- Kibot -----------------------------------------------------------------------------------------
@@ -174,9 +214,12 @@ def _kibot(source: Source, head: str, options: IngestOptions) -> FileInfo:
             "(Date,Time,Open,High,Low,Close,Volume). Ingest the 1-minute files."
         )
     symbol, attributes = _ticker(_name_ticker(source, "_"))
-    columns = ("date", "time", *BAR_FIELDS)
-    layout = _fixed_layout(",", columns, TimestampSpec(("date", "time"), "%m/%d/%Y %H:%M"), header)
-    return FileInfo(symbol, _adjustment("kibot", None, options), attributes, layout)
+    return FileInfo(symbol, _adjustment("kibot", None, options), attributes, _kibot_layout(header))
+
+
+def _kibot_layout(header: bool) -> Layout:
+    """`08/31/2011,09:30,o,h,l,c,v`."""
+    return _fixed_layout(",", ("date", "time", *BAR_FIELDS), TimestampSpec(("date", "time"), "%m/%d/%Y %H:%M"), header)
 
 
 def _common_width(lines: list[str], delimiter: str) -> int:
@@ -193,10 +236,14 @@ def _backtestmarket(source: Source, head: str, options: IngestOptions) -> FileIn
     header = bool(lines) and _is_header(lines[0])
     symbol, attributes = _ticker(options.symbol or _name_ticker(source, r"[_\- ]"))
     dayfirst = options.dayfirst if options.dayfirst is not None else _detect_dayfirst(source, ";")
-    date_format = "%d/%m/%Y %H:%M" if dayfirst else "%m/%d/%Y %H:%M"
-    columns = ("date", "time", *BAR_FIELDS)
-    layout = _fixed_layout(";", columns, TimestampSpec(("date", "time"), date_format), header)
+    layout = _backtestmarket_layout(header, dayfirst)
     return FileInfo(symbol, _adjustment("backtestmarket", None, options), attributes, layout)
+
+
+def _backtestmarket_layout(header: bool, dayfirst: bool) -> Layout:
+    """`29/11/2024;09:30;o;h;l;c;v` (or month first)."""
+    date_format = "%d/%m/%Y %H:%M" if dayfirst else "%m/%d/%Y %H:%M"
+    return _fixed_layout(";", ("date", "time", *BAR_FIELDS), TimestampSpec(("date", "time"), date_format), header)
 
 
 _DATE_PARTS = re.compile(rb"^(\d{1,2})/(\d{1,2})/\d{4}", re.MULTILINE)
@@ -387,16 +434,25 @@ _READERS: dict[str, Callable[[Source, str, IngestOptions], FileInfo]] = {
 
 def _check_sample(vendor: str, source: Source, head: str, layout: Layout) -> None:
     """Refuse a file whose first lines mostly do not parse as `layout`: it is not this vendor's format."""
-    lines = head.split("\n")[layout.header_lines : layout.header_lines + _SNIFF_LINES]
-    sample = "\n".join(lines).encode() + b"\n"
-    block = parse_block(sample, layout, 1)
-    rows = int((~block.blank).sum()) + len(block.wrong_columns)
-    good = int(block.parsed.sum())
+    rows, good = _sample_counts(head, layout)
     if rows == 0 or good * 2 >= rows:  # a header-only file (a month without data) is fine
         return
+    lines = head.split("\n")[layout.header_lines :]
     first = next((line.strip("\r") for line in lines if line.strip()), "")
     raise IngestError(
         f"{source.label} does not look like a {vendor} file: its first line {first[:120]!r} does not read as "
         f"{layout.delimiter.join(layout.columns)} ({layout.timestamp.describe()}). Check the vendor named "
         "on the command line."
     )
+
+
+def _reads_as(head: str, *layouts: Layout) -> bool:
+    """Whether the first lines after the header hold rows and mostly parse as one of `layouts`."""
+    return any(rows and good * 2 >= rows for rows, good in (_sample_counts(head, layout) for layout in layouts))
+
+
+def _sample_counts(head: str, layout: Layout) -> tuple[int, int]:
+    """(rows, rows that parse) among the first lines after the header, read as `layout`."""
+    lines = head.split("\n")[layout.header_lines : layout.header_lines + _SNIFF_LINES]
+    block = parse_block("\n".join(lines).encode() + b"\n", layout, 1)
+    return int((~block.blank).sum()) + len(block.wrong_columns), int(block.parsed.sum())

@@ -32,13 +32,24 @@ class Store:
         load_manifest(self.path)  # fail early, with a clear message, if this is not a store
 
     @classmethod
-    def create(cls, path: str | Path) -> Store:
-        """Create an empty store at `path` (a new or empty folder); open it if it already is a store."""
+    def existing(cls, path: str | Path) -> Store | None:
+        """The store at `path`; None when there is none yet but one can be created there (nothing is created,
+        so a caller can refuse its work without leaving an empty store behind); StoreError when the path is
+        taken by something else."""
         root = Path(path).expanduser()
         if (root / MANIFEST_NAME).exists():
             return cls(root)
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise StoreError(f"{root} exists and is not an empty folder or a tapescan store; pick another path.")
+        return None
+
+    @classmethod
+    def create(cls, path: str | Path) -> Store:
+        """Create an empty store at `path` (a new or empty folder); open it if it already is a store."""
+        store = cls.existing(path)
+        if store is not None:
+            return store
+        root = Path(path).expanduser()
         root.mkdir(parents=True, exist_ok=True)
         with writer_lock(root):
             if not (root / MANIFEST_NAME).exists():
