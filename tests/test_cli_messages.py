@@ -135,3 +135,31 @@ def scanner_config_file(tmp_path) -> Path:
     path.write_text('{"market_scanner_config": {"symbols": ["SPY", "AAPL", "MSFT"], "start_time": "09:35", '
                     '"end_time": "10:00"}}\n')
     return path
+
+
+def _firstrate_files(folder: Path, symbols: int, days: list[str]) -> None:
+    """FirstRateData-shaped 1-minute files (`2024-01-02 09:30:00,o,h,l,c,v`), enough to keep workers busy."""
+    folder.mkdir()
+    clock = [f"{9 + (30 + m) // 60:02d}:{(30 + m) % 60:02d}:00" for m in range(390)]
+    for number in range(symbols):
+        lines = [f"{day} {time},10.5,10.75,10.25,10.5,{100 + m}" for day in days for m, time in enumerate(clock)]
+        (folder / f"S{number:04d}_full_1min_UNADJUSTED.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_ctrl_c_in_a_terminal_stops_an_ingest_and_its_workers_without_a_trace(tmp_path):
+    """A terminal sends Ctrl-C to the whole process group: the workers must leave stopping to the parent, which
+    waits for them before it removes the staging folder and the store it had just created."""
+    source, store = tmp_path / "firstrate", tmp_path / "store"
+    _firstrate_files(source, 400, ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"])
+    with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", "ingest", "firstrate", str(source),
+                           "--store", str(store), "--workers", "2"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
+        deadline = time.monotonic() + 120
+        while not (store / ".staging").exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert process.poll() is None, "the ingest ended before it could be interrupted"
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["interrupted; nothing half-written was left behind."]
+    assert not store.exists()

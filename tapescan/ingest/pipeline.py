@@ -19,9 +19,10 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed, wait
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -279,10 +280,16 @@ def _start_pool(workers: int) -> ProcessPoolExecutor | None:
     inspected; None for a single worker (everything runs in this process)."""
     if workers == 1:
         return None
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_leave_ctrl_c_to_parent)
     for _ in range(workers):
         pool.submit(_warm_up)
     return pool
+
+
+def _leave_ctrl_c_to_parent() -> None:
+    """Workers ignore Ctrl-C (a terminal sends it to the whole process group): the parent alone stops the run,
+    cancelling queued tasks and waiting for running ones before it removes the staging folder."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm_up() -> None:
@@ -314,9 +321,11 @@ def _run_stage(
         for task in tasks:
             yield finished(task, stage(task))
         return
-    futures = {pool.submit(stage, task): task for task in tasks}
-    _warm_up()  # this process writes next; load the calendar while the workers parse
-    try:
+    futures: dict[Future, StageTask] = {}
+    try:  # from the first submit: an interrupt anywhere below still waits for the running tasks
+        for task in tasks:
+            futures[pool.submit(stage, task)] = task
+        _warm_up()  # this process writes next; load the calendar while the workers parse
         for future in as_completed(futures):
             yield finished(futures[future], future.result())
     finally:
