@@ -9,8 +9,9 @@ import typer
 from tapescan.analytics.bars import parse_interval, symbol_bars
 from tapescan.cli.context import options, say
 from tapescan.cli.output import check_output_path, emit_frame
-from tapescan.cli.store_options import STORE_OPTION, open_store, require_symbols, warn_no_rows
+from tapescan.cli.store_options import STORE_OPTION, require_symbols, warn_no_rows
 from tapescan.errors import TapescanError
+from tapescan.store import Store
 
 COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
 
@@ -27,7 +28,7 @@ def bars(
 ) -> None:
     """Print or save the bars of SYMBOL: ts (bar start, ET), open, high, low, close, volume."""
     check_output_path(output)
-    handle = open_store(store)
+    handle = Store(store)
     symbol = symbol.upper()
     require_symbols(handle, [symbol])
     minutes = parse_interval(interval)

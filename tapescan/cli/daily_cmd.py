@@ -8,7 +8,8 @@ import typer
 
 from tapescan.cli.context import say
 from tapescan.cli.output import check_output_path, emit_frame
-from tapescan.cli.store_options import STORE_OPTION, open_store, parse_symbols, require_symbols, warn_no_rows
+from tapescan.cli.store_options import STORE_OPTION, parse_symbols, require_symbols, warn_no_rows
+from tapescan.store import Store
 
 COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "vwap", "bars"]
 
@@ -23,7 +24,7 @@ def daily(
 ) -> None:
     """Print or save daily values from regular-session bars: date, symbol, open, high, low, close, volume, vwap, bars."""
     check_output_path(output)
-    handle, wanted = open_store(store), parse_symbols(symbols)
+    handle, wanted = Store(store), parse_symbols(symbols)
     if wanted is not None:
         require_symbols(handle, wanted)
     frame = handle.read_daily(start, end, wanted)[COLUMNS]

@@ -12,9 +12,9 @@ from rich.markup import escape
 
 from tapescan.cli.context import stdout_console
 from tapescan.cli.output import show_frame
-from tapescan.cli.store_options import open_store, parse_symbols
+from tapescan.cli.store_options import parse_symbols
 from tapescan.errors import TapescanError
-from tapescan.store import StoreInfo, store_info, symbol_coverage
+from tapescan.store import Store, StoreInfo, store_info, symbol_coverage
 from tapescan.store.info import REPORTS_FOLDER
 
 #: Missing sessions shown in the text summary (`--json` lists all).
@@ -102,7 +102,7 @@ def info(
     """Show what STORE holds: sessions (first, last, count, NYSE sessions missing), symbols, bars, adjustment,
     size on disk and the last ingest. Reads only the manifest, the symbols table and the newest ingest report,
     so it is quick on any store."""
-    handle = open_store(store)
+    handle = Store(store)
     wanted = parse_symbols(symbols)
     if wanted is not None and all_symbols:
         raise TapescanError("give --symbols A,B,... or --all-symbols, not both.")

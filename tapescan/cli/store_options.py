@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.markup import escape
 
 from tapescan import calendar
 from tapescan.cli.context import say
-from tapescan.errors import StoreError
 from tapescan.store import Store
 from tapescan.store.info import check_symbols
-from tapescan.store.manifest import MANIFEST_NAME
 
 STORE_OPTION = typer.Option(..., "--store", help="Store folder (made by `tapescan synth` or `tapescan ingest`).")
 #: Symbols whose own range an empty-result warning names (the rest are counted).
 NAMED_SYMBOLS = 5
-
-
-def open_store(path: Path) -> Store:
-    """The store at `path`; a StoreError that says so when `path` is a file rather than a store's folder."""
-    if path.expanduser().is_file():
-        raise StoreError(f"{path} is a file, not a store; give the store's folder (the one that holds "
-                         f"{MANIFEST_NAME}).")
-    return Store(path)
 
 
 def parse_symbols(values: list[str] | None) -> list[str] | None:

@@ -36,6 +36,7 @@ from tapescan.ingest.sources import DATA_SUFFIXES, PARQUET_SUFFIXES, Source, dis
 from tapescan.ingest.stage import StageResult, StageTask, stage
 from tapescan.ingest.vendors import VENDORS, FileInfo, IngestOptions, inspect, read_head
 from tapescan.store import Store
+from tapescan.store.info import REPORTS_FOLDER
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import load_manifest
 
@@ -44,7 +45,6 @@ BUDGET_ROWS = 1_500_000
 TASK_BYTES = (8 << 20, 64 << 20)  # a task reads between these many bytes of files (fewer when few)
 INSPECT_CHUNK = 64  # files inspected per worker call
 STAGING_FOLDER = ".staging"
-REPORTS_FOLDER = "reports"
 INGEST_LOCK = ".ingest.lock"
 
 #: progress(phase, done, total, rows): phase "inspect" counts files, "read" bytes, "write" sessions.

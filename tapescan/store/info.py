@@ -26,8 +26,7 @@ from tapescan.errors import StoreError
 from tapescan.store.store import Store
 from tapescan.store.writer import read_symbols
 
-#: Where `tapescan ingest` saves its reports (tapescan.ingest.pipeline.REPORTS_FOLDER; the store package
-#: cannot import the ingest package, which imports the store).
+#: Where `tapescan ingest` saves its reports (the ingest pipeline imports it from here).
 REPORTS_FOLDER = "reports"
 #: Size on disk of files directly in the store folder (the manifest, locks) is counted under this name.
 TOP_LEVEL_FILES = "other"

@@ -81,6 +81,9 @@ def load_manifest(root: Path) -> Manifest:
     path = root / MANIFEST_NAME
     try:
         raw = json.loads(path.read_text())
+    except NotADirectoryError:
+        raise StoreError(f"{root} is a file, not a store; give the store's folder (the one that holds "
+                         f"{MANIFEST_NAME}).") from None
     except FileNotFoundError:
         raise StoreError(
             f"{root} is not a tapescan store (no {MANIFEST_NAME}). Create one with `tapescan synth {root}` "
