@@ -1,6 +1,8 @@
 """Reading a configuration file written as JSON, YAML or TOML, with errors that name the file and line.
 
 Shared by the scanner's and the replay's configs; each validates the parsed document with its own model.
+Each also declares its :class:`ConfigKind`, so that a config of one kind given where the other is expected
+is named as such ("looks like a scanner config") instead of failing key by key.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +71,41 @@ def read_document(file: Path, what: str, error: type[TapescanError], example: st
     if data is None:
         raise error(f"{what} {file} is empty; {example}.")
     return data
+
+
+@dataclass(frozen=True)
+class ConfigKind:
+    """One kind of config tapescan reads: what it is called, the top-level keys it may hold, one valid example
+    on one line, where it is documented, and the command that runs a FILE of this kind."""
+
+    name: str
+    keys: frozenset[str]
+    example: str
+    docs: str
+    usage: str
+
+    def fits(self, data: Any) -> bool:
+        """Whether `data` is a non-empty object whose keys are all keys of this kind."""
+        return isinstance(data, dict) and bool(data) and set(map(str, data)) <= self.keys
+
+
+def config_kinds() -> tuple[ConfigKind, ...]:
+    """Every kind of config tapescan reads (imported when asked: each config module imports this one)."""
+    from tapescan.scanner.config import SCANNER_KIND
+    from tapescan.stream.config import REPLAY_KIND
+
+    return SCANNER_KIND, REPLAY_KIND
+
+
+def check_kind(data: Any, expected: ConfigKind, what: str, error: type[TapescanError],
+               file: Path | None = None) -> None:
+    """Raise `error` when `data` is not of the `expected` kind but fits another one exactly: the message names
+    the kind it looks like, shows an `expected` one and the command for this one. `what` names the config in
+    the message ("Replay config FILE")."""
+    if expected.fits(data):
+        return
+    for kind in config_kinds():
+        if kind.name != expected.name and kind.fits(data):
+            raise error(f"{what} looks like a {kind.name}, not a {expected.name}. A {expected.name} looks like "
+                        f"this ({expected.docs}):\n    {expected.example}\nTo use this one, run: "
+                        f"{kind.usage.format(file=file or 'FILE')}")

@@ -82,8 +82,9 @@ def most_active(store: Store, day: dt.date, count: int = 10) -> pd.DataFrame:
 
 # The client's market_scanner_config asks for a correlation between 1 and 10: a correlation never exceeds 1,
 # so only perfectly correlated symbols could pass and the scan would find nothing on any market. The demo
-# keeps every other bound as the client wrote it and reads the correlation block as "between 0.3 and 1".
-DEMO_ADJUSTMENTS = {"correlation": {"min": 0.3, "max": 1, "days": 10}}
+# keeps every other bound as the client wrote it and reads the correlation block as "at least 0.3" (a max of
+# 1 would be no bound, and the scanner would say so on every run of the saved config).
+DEMO_ADJUSTMENTS = {"correlation": {"min": 0.3, "days": 10}}
 DEMO_SCAN_TIME = dt.time(11, 0)
 DEMO_SWEEP_SESSIONS = 21
 

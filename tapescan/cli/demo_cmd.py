@@ -42,16 +42,16 @@ def demo(
     out.print(f"[bold]Most active symbols[/] on {last} (daily values from regular-session bars)", highlight=False)
     show_frame(demo_market.most_active(store, last))
     config_path = _scanner(ctx, store, summary.sessions)
+    swept = summary.sessions[-demo_market.DEMO_SWEEP_SESSIONS]
     out.print(f"Next: tapescan bars AAPL --store {path} --start {last} --end {last}", highlight=False)
-    out.print(f"      tapescan scan {config_path} --store {path} --date {last} --time 10:00", highlight=False)
-    out.print(f"      tapescan sweep {config_path} --store {path} --start {first} --end {last} --output hits.parquet",
+    out.print(f"      tapescan scan {config_path} --store {path} --date {last} --time 10:00 --explain", highlight=False)
+    out.print(f"      tapescan sweep {config_path} --store {path} --start {swept} --end {last} --output hits.parquet",
               highlight=False)
 
 
 def _scanner(ctx: typer.Context, store: Store, sessions: list) -> Path:
     """Run the client's scanner config (as the demo adjusts it) at one moment and over the last month; returns
     where the demo's config was saved."""
-    """Run the client's scanner config (as the demo adjusts it) at one moment and over the last month."""
     out = stdout_console()
     client = ScannerConfig.model_validate(demo_market.client_config_document())
     out.print("[bold]Scanner[/] the client's market_scanner_config, as written, loads with these warnings:",

@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
 import typer
+from rich.markup import escape
 
 from tapescan import calendar
 from tapescan.cli.context import options, progress_bar, say
 from tapescan.cli.output import STREAM_SUFFIXES, check_output_path, emit_frame, frame_stream
 from tapescan.cli.store_options import STORE_OPTION
 from tapescan.errors import TapescanError
-from tapescan.scanner import ScannerConfig, known_groups, load_scanner_config
+from tapescan.scanner import Diagnostic, ScannerConfig, explain, known_groups, load_scanner_config
+from tapescan.scanner.diagnostics import DiagnosticHandler
 from tapescan.scanner.engine import SCAN_SCHEMA, iter_sweep
 from tapescan.scanner.engine import scan as scan_at
 from tapescan.store import Store
@@ -24,13 +27,23 @@ def _config(ctx: typer.Context, path: Path, store: Store) -> ScannerConfig:
     """The config, with the store's own groups known; its warnings are printed once."""
     config = load_scanner_config(path, groups=known_groups(store.path))
     for warning in config.warnings():
-        say(ctx, f"[yellow]warning:[/] {warning}")
+        say(ctx, f"[yellow]warning:[/] {escape(warning)}")
     return config
 
 
-def _warn_missing(ctx: typer.Context, symbols: list[str]) -> None:
-    shown = ", ".join(symbols[:12]) + (f" and {len(symbols) - 12} more" if len(symbols) > 12 else "")
-    say(ctx, f"[yellow]warning:[/] the store has no bars for {len(symbols)} universe symbol(s), left out: {shown}.")
+def _diagnostic_printer(ctx: typer.Context) -> DiagnosticHandler:
+    """An on_diagnostic handler that prints each diagnostic on stderr: "warning: ..." or "note: ..."."""
+    def show(diagnostic: Diagnostic) -> None:
+        label = "[yellow]warning:[/]" if diagnostic.level == "warning" else "note:"
+        say(ctx, f"{label} {escape(diagnostic.message)}")
+    return show
+
+
+def _funnel_text(funnel: pd.DataFrame, date: str, at: str) -> str:
+    """The funnel as a plain text table (never wrapped, so that it reads the same in a pipe or a log)."""
+    table = funnel.astype({"undefined": "object"}).fillna("").to_string(index=False)
+    return (f"Filter funnel on {date} at {at} ET: symbols left after each step, filters in the config's order "
+            f"(undefined: symbols entering a filter with no value for it, which fail it)\n{table}")
 
 
 def scan(
@@ -40,13 +53,20 @@ def scan(
     date: str = typer.Option(..., "--date", help="Session to scan, YYYY-MM-DD."),
     at: str = typer.Option(..., "--time", help="Moment to scan, HH:MM in ET (09:30-16:00)."),
     output: Path | None = typer.Option(None, "--output", help="Write to a .csv, .parquet or .json file."),
+    explain_funnel: bool = typer.Option(False, "--explain", help="Also print on stderr how many symbols are left "
+                                                                 "after each filter, in the config's order."),
 ) -> None:
     """The symbols that pass every filter of CONFIG as of one moment, with their metrics, sorted by symbol."""
     check_output_path(output)
     handle = Store(store)
     settings = _config(ctx, config, handle)
-    hits = scan_at(handle, settings, date, at, options(ctx).backend, on_missing=lambda s: _warn_missing(ctx, s))
-    say(ctx, f"{len(hits)} symbol(s) pass every filter on {date} at {at} ET.")
+    backend = options(ctx).backend
+    hits = scan_at(handle, settings, date, at, backend, on_diagnostic=_diagnostic_printer(ctx))
+    if explain_funnel:
+        funnel = explain(handle, settings, date, at, backend, on_diagnostic=lambda diagnostic: None)
+        typer.echo(_funnel_text(funnel, date, at), err=True)
+    hint = "" if len(hits) or explain_funnel else "; add --explain to see which filter removes them"
+    say(ctx, f"{len(hits)} symbol(s) pass every filter on {date} at {at} ET{hint}.")
     emit_frame(hits, output, title=f"scan {date} {at}")
 
 
@@ -71,11 +91,13 @@ def sweep(
     with progress_bar(ctx, "sweeping", total=len(sessions), unit="sessions") as advance, \
             frame_stream(output, SCAN_SCHEMA) as write:
         for day, frame in iter_sweep(handle, settings, start, end, first_hit, options(ctx).backend,
-                                     on_missing=lambda symbols: _warn_missing(ctx, symbols)):
+                                     on_diagnostic=_diagnostic_printer(ctx)):
             write(frame)
             hits += len(frame)
             per_session.append((day, len(frame)))
             advance(1)
     seconds = time.perf_counter() - started
+    hint = "" if hits or not sessions else (f"; `tapescan scan {config} --store {store} --date {sessions[-1]} "
+                                            "--time HH:MM --explain` shows which filter removes them")
     say(ctx, f"{hits:,} hits in {len(per_session)} sessions ({len(per_session) / max(seconds, 1e-9):.1f} sessions/s)"
-             f" written to {output}.")
+             f" written to {output}{escape(hint)}.")

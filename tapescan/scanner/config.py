@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime
 import difflib
 import math
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, get_args
 
@@ -30,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from tapescan.configfile import read_document
+from tapescan.configfile import ConfigKind, check_kind, read_document
 from tapescan.errors import TapescanError
 from tapescan.scanner.groups import BUILTIN_GROUPS, GROUPS_FOLDER, clean_ticker
 
@@ -50,6 +51,7 @@ METRIC_OF_KEY = {
     "current_price_change_percentage": "change_pct",
     "today_price_range_percentage": "range_pct",
 }
+KEY_OF_METRIC = {metric: key for key, metric in METRIC_OF_KEY.items()}
 
 # The values a metric can take at all: (noun, lowest, highest), None = no limit. Unlisted metrics (beta,
 # change_pct) can be any number, so none of their bounds is moot.
@@ -108,7 +110,7 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _fmt(number: float) -> str:
+def format_number(number: float) -> str:
     """A bound as people write it: 1000000, not 1000000.0."""
     return str(int(number)) if float(number).is_integer() else repr(number)
 
@@ -205,7 +207,8 @@ class FilterBlock(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> FilterBlock:
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise _problem(f"min ({_fmt(self.min)}) is above max ({_fmt(self.max)}); no value can pass, swap them")
+            raise _problem(f"min ({format_number(self.min)}) is above max ({format_number(self.max)}); no value can "
+                           "pass, swap them")
         return self
 
 
@@ -297,10 +300,10 @@ def _moot_bounds(key: str, block: FilterBlock) -> str | None:
     """The warning for a block with a bound at or past what the metric can be at all, else None."""
     noun, low, high = _NATURAL_RANGE[key]
     lo, hi = block.min, block.max
-    written = " / ".join(f"{side} {_fmt(v)}" for side, v in (("min", lo), ("max", hi)) if v is not None)
+    written = " / ".join(f"{side} {format_number(v)}" for side, v in (("min", lo), ("max", hi)) if v is not None)
     head = f"{key} {written}: {noun}"
-    below = f"is never below {_fmt(low)}" if low is not None else ""
-    above = f"never exceeds {_fmt(high)}" if high is not None else ""
+    below = f"is never below {format_number(low)}" if low is not None else ""
+    above = f"never exceeds {format_number(high)}" if high is not None else ""
     if high is not None and lo is not None and lo >= high:
         return f"{head} {above}, so {_reject_or_exact(key, lo, high)}."
     if low is not None and hi is not None and hi <= low:
@@ -318,15 +321,15 @@ def _reject_or_exact(key: str, bound: float, edge: float) -> str:
     """A bound at the metric's edge leaves that one value; past it, nothing."""
     if bound != edge:
         return "this filter rejects every symbol"
-    return f"this reduces to {key} = {_fmt(edge)} exactly{_EXACT_NOTE.get((key, edge), '')}"
+    return f"this reduces to {key} = {format_number(edge)} exactly{_EXACT_NOTE.get((key, edge), '')}"
 
 
 def _what_remains(key: str, lo: float | None, hi: float | None) -> str:
     """The filter once its moot bounds are dropped (at most one bound is left)."""
     if lo is not None:
-        return f"this reduces to {key} >= {_fmt(lo)}"
+        return f"this reduces to {key} >= {format_number(lo)}"
     if hi is not None:
-        return f"this reduces to {key} <= {_fmt(hi)}"
+        return f"this reduces to {key} <= {format_number(hi)}"
     return f"this filter passes every symbol whose {key} is defined"
 
 
@@ -383,15 +386,48 @@ def scanner_config_error(exc: ValidationError, source: str | Path | None = None)
 # ---------------------------------------------------------------------------------------------- files
 
 
+SCANNER_KIND = ConfigKind(
+    name="scanner config (market_scanner_config)", keys=frozenset({ROOT_KEY, *ScannerConfig.model_fields}),
+    example='{"market_scanner_config": {"symbols_group": ["SP500"], "average_volume": {"min": 1000000, '
+            '"days": 10}, "current_price_change_percentage": {"min": 2}}}',
+    docs="docs/SCANNER.md; a complete one is tapescan/data/examples/market_scanner_config.json",
+    usage="tapescan scan {file} --store STORE --date D --time HH:MM")
+
+
+def _validated(data: Any, groups: Iterable[str] | None, file: Path | None) -> ScannerConfig:
+    """`data` (a parsed document) as a ScannerConfig; ScannerConfigError naming `file` (when given) otherwise."""
+    what = f"Scanner config {file}" if file is not None else "The scanner config"
+    check_kind(data, SCANNER_KIND, what, ScannerConfigError, file)
+    context = {"groups": list(groups)} if groups is not None else None
+    try:
+        return ScannerConfig.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise scanner_config_error(exc, file) from None
+
+
 def load_scanner_config(path: str | Path, groups: Iterable[str] | None = None) -> ScannerConfig:
     """The config in a .json, .yaml/.yml or .toml file; ``groups`` adds user group names to the built-ins.
 
     Raises ScannerConfigError (naming the file) for anything wrong; warnings are on the result.
     """
     file = Path(path).expanduser()
-    data = read_document(file, "Scanner config", ScannerConfigError, "docs/SCANNER.md shows an example")
-    context = {"groups": list(groups)} if groups is not None else None
-    try:
-        return ScannerConfig.model_validate(data, context=context)
-    except ValidationError as exc:
-        raise scanner_config_error(exc, file) from None
+    return _validated(read_document(file, "Scanner config", ScannerConfigError, "docs/SCANNER.md shows an example"),
+                      groups, file)
+
+
+#: What scan and sweep accept as a config: a ScannerConfig, its object as a dict, or a config file's path.
+ConfigLike = ScannerConfig | Mapping[str, Any] | str | os.PathLike
+
+
+def as_scanner_config(config: ConfigLike, groups: Iterable[str] | None = None) -> ScannerConfig:
+    """`config` as a ScannerConfig: a dict (bare or wrapped) is validated and a path is loaded, with ``groups``
+    as the user groups; ScannerConfigError for anything else, saying what to pass."""
+    if isinstance(config, ScannerConfig):
+        return config
+    if isinstance(config, Mapping):
+        return _validated(dict(config), groups, None)
+    if isinstance(config, str | os.PathLike):
+        return load_scanner_config(config, groups)
+    raise ScannerConfigError(
+        f"a scanner config must be a ScannerConfig, its object as a dict (such as {SCANNER_KIND.example}) or the "
+        f"path of a .json, .yaml or .toml file; got {_describe(config)}.")

@@ -13,12 +13,14 @@ D is carried forward instead of re-read:
 
 Memory is one panel (two while the next one is read), one chunk of daily values and N clock-volume arrays,
 whatever the length of the range. A scan at one (D, T) is the same computation for one session and one time.
+Before either runs, tapescan.scanner.diagnostics says what in the config and the store will keep hits out;
+`funnel_steps` re-runs a scan's evaluation with the first k filters, for tapescan.scanner.funnel.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -32,7 +34,9 @@ from tapescan.analytics.placement import AnyPanel, runs_on_gpu
 from tapescan.analytics.scan import ScanCells, TodWindow, scan_cells
 from tapescan.errors import TapescanError
 from tapescan.kernels.scan import CHANGE, RANGE, RELATIVE, VALUE_FIELDS
-from tapescan.scanner.config import ScannerConfig
+from tapescan.scanner.config import ConfigLike, FilterBounds, ScannerConfig, as_scanner_config
+from tapescan.scanner.diagnostics import Diagnostic, DiagnosticHandler, diagnose, range_diagnostics, warn_in_python
+from tapescan.scanner.groups import known_groups
 from tapescan.scanner.universe import Universe, resolve_universe
 from tapescan.store import Store
 
@@ -76,10 +80,9 @@ class _Daily:
     prev_close: np.ndarray  # float64 [R]
 
 
-def _bounds(config: ScannerConfig) -> np.ndarray:
-    """The intraday filters as the scan kernel takes them: rows change_pct, range_pct, rel_volume; columns
-    (active, min, max), NaN for a missing bound."""
-    filters = config.filters()
+def _bounds(filters: Mapping[str, FilterBounds]) -> np.ndarray:
+    """The intraday ones of `filters` as the scan kernel takes them: rows change_pct, range_pct, rel_volume;
+    columns (active, min, max), NaN for a missing bound."""
     bounds = np.full((3, 3), np.nan)
     for row, metric in ((CHANGE, "change_pct"), (RANGE, "range_pct"), (RELATIVE, "rel_volume")):
         bounds[row, 0] = 1.0 if metric in filters else 0.0
@@ -93,15 +96,14 @@ def _bounds(config: ScannerConfig) -> np.ndarray:
 class _Sweeper:
     """The state a sweep carries from one session to the next."""
 
-    def __init__(self, store: Store, config: ScannerConfig, sessions: list[dt.date], backend: str) -> None:
-        self.store, self.config, self.backend = store, config, backend
+    def __init__(self, store: Store, config: ConfigLike, sessions: list[dt.date], backend: str) -> None:
+        self.store, self.backend = store, backend
+        self.config = config = as_scanner_config(config, known_groups(store.path))
         self.on_gpu = runs_on_gpu(backend)
         self.universe: Universe = resolve_universe(config, store, sessions)
         self.rows = list(self.universe.rows)
-        filters = config.filters()
+        self.filters = filters = config.filters()
         self.windows = {m: (filters[m].days if m in filters else DEFAULT_WINDOW) for m in TRAILING}
-        self.trailing_filters = {m: filters[m] for m in TRAILING if m in filters}
-        self.bounds = _bounds(config)
         self.stored = set(store.sessions())
         self.tod = TodWindow(len(self.rows), filters["rel_volume"].days if "rel_volume" in filters
                              else DEFAULT_WINDOW)
@@ -111,7 +113,10 @@ class _Sweeper:
 
     def fetch(self, day: dt.date) -> object:
         """The reading half of `read_panel` (run on the reader thread): D's bars from the store, as a host
-        panel on the CPU backend or as flat columns for the device (kernels run on the main thread only)."""
+        panel on the CPU backend or as flat columns for the device (kernels run on the main thread only); None
+        when the universe holds no stored symbol (nothing to read)."""
+        if not self.rows:
+            return None
         if self.on_gpu:
             from tapescan.gpu.panels import read_columns
 
@@ -120,7 +125,7 @@ class _Sweeper:
 
     def ready(self, day: dt.date, fetched: object) -> AnyPanel:
         """The panel from what `fetch` read: built on the device on the GPU backend."""
-        if self.on_gpu:
+        if self.on_gpu and fetched is not None:
             from tapescan.gpu.panels import place_columns
 
             return place_columns(day, fetched)
@@ -164,7 +169,7 @@ class _Sweeper:
             if not self.tod.holds(past):
                 self.remember(past, self.cells(past, self.read_panel(past), pd.DatetimeIndex([], tz=calendar.ET),
                                                np.zeros(len(self.rows), bool), np.full(len(self.rows), np.nan),
-                                               None, False))
+                                               None, False, {}))
         self.tod.move_to(window)
         return self.tod
 
@@ -173,15 +178,19 @@ class _Sweeper:
         self.tod.add(day, cells.clock_volume, cells.traded)
 
     def cells(self, day: dt.date, panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray,
-              prev_close: np.ndarray, tod: TodWindow | None, first_hit: bool) -> ScanCells:
-        return scan_cells(panel, times, eligible, prev_close, tod, self.bounds, first_hit, self.backend)
+              prev_close: np.ndarray, tod: TodWindow | None, first_hit: bool,
+              filters: Mapping[str, FilterBounds]) -> ScanCells:
+        """The scan kernel over `panel`, with the intraday ones of `filters`."""
+        return scan_cells(panel, times, eligible, prev_close, tod, _bounds(filters), first_hit, self.backend)
 
     # --- one session -------------------------------------------------------------------------------------
 
-    def eligible(self, day: dt.date, before: _Daily) -> np.ndarray:
-        """Rows in the universe on `day` that pass every trailing filter (undefined fails)."""
+    def eligible(self, day: dt.date, before: _Daily, filters: Mapping[str, FilterBounds]) -> np.ndarray:
+        """Rows in the universe on `day` that pass every trailing filter of `filters` (undefined fails)."""
         keep = self.universe.mask(day).copy()
-        for metric, (low, high, _) in self.trailing_filters.items():
+        for metric, (low, high, _) in filters.items():
+            if metric not in TRAILING:
+                continue
             value = before.trailing[metric]
             keep &= ~np.isnan(value)
             if low is not None:
@@ -190,16 +199,22 @@ class _Sweeper:
                 keep &= value <= high
         return keep
 
+    def evaluate(self, day: dt.date, panel: AnyPanel, times: pd.DatetimeIndex, chunk: list[dt.date],
+                 first_hit: bool, filters: Mapping[str, FilterBounds]) -> tuple[_Daily, ScanCells]:
+        """`filters` (trailing and intraday) evaluated for every universe row at each of `times` on `day`; keeps
+        `day`'s clock volumes for the sessions after it."""
+        before = self.daily(day, chunk)
+        cells = self.cells(day, panel, times, self.eligible(day, before, filters), before.prev_close,
+                           self.tod_before(day), first_hit, filters)
+        self.remember(day, cells)
+        return before, cells
+
     def scan_session(self, day: dt.date, panel: AnyPanel, times: pd.DatetimeIndex, chunk: list[dt.date],
                      first_hit: bool) -> pd.DataFrame:
-        """Every universe row that passes every filter at each of `times` on `day`, by (time, symbol); keeps
-        `day`'s clock volumes for the sessions after it."""
+        """Every universe row that passes every filter at each of `times` on `day`, by (time, symbol)."""
         if not self.rows:
             return empty_result()
-        before = self.daily(day, chunk)
-        cells = self.cells(day, panel, times, self.eligible(day, before), before.prev_close, self.tod_before(day),
-                           first_hit)
-        self.remember(day, cells)
+        before, cells = self.evaluate(day, panel, times, chunk, first_hit, self.filters)
         return _hits_frame(day, times, np.asarray(self.rows), cells, before.trailing)
 
 
@@ -233,17 +248,30 @@ def _sessions_in(store: Store, start: calendar.DateLike, end: calendar.DateLike)
     return [day for day in store.sessions() if first <= day <= last]
 
 
-def iter_sweep(store: Store, config: ScannerConfig, start: calendar.DateLike, end: calendar.DateLike,
+def _report(diagnostics: list[Diagnostic], on_diagnostic: DiagnosticHandler | None) -> None:
+    """Hand each diagnostic to `on_diagnostic` (default: warnings as Python warnings)."""
+    for diagnostic in diagnostics:
+        (on_diagnostic or warn_in_python)(diagnostic)
+
+
+def _diagnose(sweeper: _Sweeper, scanned: list[dt.date], moment: dt.time | None = None) -> list[Diagnostic]:
+    """The diagnostics of a sweep over `scanned`, or of a scan at `moment` on the one session of `scanned`."""
+    return diagnose(sweeper.config, sweeper.universe, sweeper.store.symbols()["symbol"], sorted(sweeper.stored),
+                    scanned, moment)
+
+
+def iter_sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: calendar.DateLike,
                first_hit: bool = False, backend: str = "auto",
-               on_missing: Callable[[list[str]], None] | None = None) -> Iterator[tuple[dt.date, pd.DataFrame]]:
+               on_diagnostic: DiagnosticHandler | None = None) -> Iterator[tuple[dt.date, pd.DataFrame]]:
     """(session, its hits) for every stored session from `start` to `end`, in order, as each is computed.
 
-    `on_missing` receives, once, the universe symbols the store lacks.
+    `config` is a ScannerConfig, its object as a dict, or a config file's path. `on_diagnostic` receives,
+    before the first session, each reason why hits will be missing (tapescan.scanner.diagnostics).
     """
     sessions = _sessions_in(store, start, end)
     sweeper = _Sweeper(store, config, sessions, backend)
-    if on_missing is not None and sweeper.universe.missing:
-        on_missing(sweeper.universe.missing)
+    span = range_diagnostics(calendar.to_date(start), calendar.to_date(end), sorted(sweeper.stored), sessions)
+    _report([*span, *_diagnose(sweeper, sessions)], on_diagnostic)
     if not sessions:
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapescan-read") as reader:
@@ -253,32 +281,77 @@ def iter_sweep(store: Store, config: ScannerConfig, start: calendar.DateLike, en
             if i + 1 < len(sessions):
                 upcoming = reader.submit(sweeper.fetch, sessions[i + 1])
             chunk = sessions[i - i % CHUNK_SESSIONS : i - i % CHUNK_SESSIONS + CHUNK_SESSIONS]
-            hits = sweeper.scan_session(day, panel, scan_times(config, day), chunk, first_hit)
+            hits = sweeper.scan_session(day, panel, scan_times(sweeper.config, day), chunk, first_hit)
             del panel
             yield day, hits
 
 
-def sweep(store: Store, config: ScannerConfig, start: calendar.DateLike, end: calendar.DateLike,
-          first_hit: bool = False, backend: str = "auto") -> pd.DataFrame:
-    """Every scan of every stored session from `start` to `end` at every scan time, by (date, time, symbol)."""
-    frames = [hits for _, hits in iter_sweep(store, config, start, end, first_hit, backend) if len(hits)]
+def sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: calendar.DateLike,
+          first_hit: bool = False, backend: str = "auto",
+          on_diagnostic: DiagnosticHandler | None = None) -> pd.DataFrame:
+    """Every scan of every stored session from `start` to `end` at every scan time, by (date, time, symbol).
+
+    `config` and `on_diagnostic` as in :func:`iter_sweep`.
+    """
+    swept = iter_sweep(store, config, start, end, first_hit, backend, on_diagnostic)
+    frames = [hits for _, hits in swept if len(hits)]
     return pd.concat(frames, ignore_index=True) if frames else empty_result()
 
 
-def scan(store: Store, config: ScannerConfig, day: calendar.DateLike, time: dt.time | str,
-         backend: str = "auto", on_missing: Callable[[list[str]], None] | None = None) -> pd.DataFrame:
-    """The universe symbols passing every filter as of `time` (ET) on session `day`, sorted by symbol.
-
-    `on_missing` receives the universe symbols the store lacks, if any.
-    """
+def _one_moment(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str, backend: str,
+                on_diagnostic: DiagnosticHandler | None) -> tuple[_Sweeper, dt.date, pd.DatetimeIndex]:
+    """The sweeper, session and scan time of a scan at (`day`, `time`), its diagnostics reported."""
     day = calendar.to_date(day)
     moment = _moment(day, time)
     if day not in store.sessions():
         raise TapescanError(f"the store holds no bars for {day}; scan a stored session (tapescan daily lists them).")
     sweeper = _Sweeper(store, config, [day], backend)
-    if on_missing is not None and sweeper.universe.missing:
-        on_missing(sweeper.universe.missing)
-    return sweeper.scan_session(day, sweeper.read_panel(day), pd.DatetimeIndex([moment]), [day], first_hit=False)
+    _report(_diagnose(sweeper, [day], moment.time()), on_diagnostic)
+    return sweeper, day, pd.DatetimeIndex([moment])
+
+
+def scan(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str, backend: str = "auto",
+         on_diagnostic: DiagnosticHandler | None = None) -> pd.DataFrame:
+    """The universe symbols passing every filter as of `time` (ET) on session `day`, sorted by symbol.
+
+    `config` is a ScannerConfig, its object as a dict, or a config file's path. `on_diagnostic` receives each
+    reason why hits will be missing (tapescan.scanner.diagnostics); without it, warnings are Python warnings.
+    """
+    sweeper, day, times = _one_moment(store, config, day, time, backend, on_diagnostic)
+    return sweeper.scan_session(day, sweeper.read_panel(day), times, [day], first_hit=False)
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """The universe symbols left after the first k filters of the config (`metric` is the k-th, None for k = 0),
+    and how many of the symbols entering step k had an undefined `metric` (which fails it)."""
+
+    metric: str | None
+    left: int
+    undefined: int
+
+
+def funnel_steps(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str,
+                 backend: str = "auto", on_diagnostic: DiagnosticHandler | None = None,
+                 ) -> tuple[ScannerConfig, Universe, list[FunnelStep]]:
+    """A scan at (`day`, `time`) evaluated by the engine with the first k filters, for k = 0 .. every filter
+    (config.filters() order); the last step's `left` is the scan's hit count. Also the config and universe."""
+    sweeper, day, times = _one_moment(store, config, day, time, backend, on_diagnostic)
+    if not sweeper.rows:
+        return sweeper.config, sweeper.universe, [FunnelStep(m, 0, 0) for m in (None, *sweeper.filters)]
+    panel = sweeper.read_panel(day)
+    active = list(sweeper.filters.items())
+    steps, previous = [], None
+    for k in range(len(active) + 1):
+        before, cells = sweeper.evaluate(day, panel, times, [day], False, dict(active[:k]))
+        metric, undefined = (active[k - 1][0] if k else None), 0
+        if metric is not None and previous is not None:
+            value = (before.trailing[metric] if metric in TRAILING
+                     else previous.values[VALUE_FIELDS.index(metric), :, 0])
+            undefined = int(np.isnan(value[previous.passed[:, 0]]).sum())
+        steps.append(FunnelStep(metric, int(cells.passed[:, 0].sum()), undefined))
+        previous = cells
+    return sweeper.config, sweeper.universe, steps
 
 
 def _moment(day: dt.date, time: dt.time | str) -> pd.Timestamp:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tapescan.configfile import read_document
+from tapescan.configfile import ConfigKind, check_kind, read_document
 from tapescan.errors import TapescanError
 
 StreamType = Literal["1m", "1s", "quote", "tick"]
@@ -130,10 +130,18 @@ def streams_for(config: ReplayConfig, streams: list[str] | tuple[str, ...]) -> t
     return tuple(t for t in STREAM_TYPES if t in wanted)
 
 
+REPLAY_KIND = ConfigKind(
+    name="replay config", keys=frozenset(ReplayConfig.model_fields),
+    example='{"symbols": ["AAPL", "SPY"], "derived_intervals": [5], "historical_bars_trailing_days": 2}',
+    docs='docs/REPLAY.md "The config"', usage="tapescan replay {file} --store STORE --start D --end D")
+
+
 def load_replay_config(path: str | Path) -> ReplayConfig:
-    """The replay config in a .json, .yaml/.yml or .toml file; ReplayConfigError naming the file and field."""
+    """The replay config in a .json, .yaml/.yml or .toml file; ReplayConfigError naming the file and field (or
+    saying that the file is a scanner config)."""
     file = Path(path).expanduser()
     data = read_document(file, "Replay config", ReplayConfigError, "docs/REPLAY.md shows an example")
+    check_kind(data, REPLAY_KIND, f"Replay config {file}", ReplayConfigError, file)
     try:
         return ReplayConfig.model_validate(data)
     except ValidationError as exc:
