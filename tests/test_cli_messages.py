@@ -163,3 +163,35 @@ def test_ctrl_c_in_a_terminal_stops_an_ingest_and_its_workers_without_a_trace(tm
     assert process.returncode == 130
     assert stderr.splitlines() == ["interrupted; nothing half-written was left behind."]
     assert not store.exists()
+
+
+def _help(*command: str) -> str:
+    result = tapescan(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _commands() -> list[str]:
+    import typer
+
+    from tapescan.cli.main import app
+
+    return sorted(typer.main.get_command(app).commands)
+
+
+def test_help_reads_like_a_well_kept_cli():
+    """Flags take no value (no `<bool>`), usage lines name arguments in capitals (no `{config}`), and dates,
+    times, files and folders are called what they are instead of TEXT or PATH."""
+    assert "backtest" not in _commands() and "backtest" not in _help().lower()
+    for command in _commands():
+        text = _help(command)
+        usage = next(line for line in text.splitlines() if "Usage:" in line)
+        assert "{" not in usage and "<" not in usage, usage
+        assert re.fullmatch(rf"Usage: tapescan {command} \[OPTIONS\]( [A-Z]+(\.\.\.)?)*", usage.strip()), usage
+        assert "<bool>" not in text and "BOOLEAN" not in text and "<str>" not in text, command
+        for flag, metavar in (("--start", "DATE"), ("--end", "DATE"), ("--date", "DATE"), ("--output", "FILE"),
+                              ("--store", "DIR"), ("--time", "HH:MM")):
+            line = next((line for line in text.splitlines() if re.match(rf"\W*\*?\s+{flag} ", line)), None)
+            assert line is None or f" {metavar} " in line, (command, line)
+        help_line = next(line for line in text.splitlines() if " --help " in line)
+        assert re.search(r"--help\s+-h\s+Show this message", help_line), help_line

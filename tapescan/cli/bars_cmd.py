@@ -20,11 +20,11 @@ def bars(
     ctx: typer.Context,
     symbol: str = typer.Argument(..., help="Ticker, e.g. AAPL."),
     store: Path = STORE_OPTION,
-    start: str = typer.Option(..., "--start", help="First session, YYYY-MM-DD."),
-    end: str = typer.Option(..., "--end", help="Last session, YYYY-MM-DD."),
-    interval: str = typer.Option("1m", "--interval", help="Bar length: 1m, or derived bars such as 5m, 15m, 1h."),
+    start: str = typer.Option(..., "--start", metavar="DATE", help="First session, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--end", metavar="DATE", help="Last session, YYYY-MM-DD."),
+    interval: str = typer.Option("1m", "--interval", metavar="LENGTH", help="Bar length: 1m, or derived bars such as 5m, 15m, 1h."),
     extended_hours: bool = typer.Option(False, "--extended-hours", help="Include pre- and post-market bars (1m only)."),
-    output: Path | None = typer.Option(None, "--output", help="Write to a .csv, .parquet or .json file."),
+    output: Path | None = typer.Option(None, "--output", metavar="FILE", help="Write to a .csv, .parquet or .json file."),
 ) -> None:
     """Print or save the bars of SYMBOL: ts (bar start, ET), open, high, low, close, volume."""
     check_output_path(output)

@@ -40,9 +40,9 @@ def calendar_frame(start: str, end: str) -> pd.DataFrame:
 
 def calendar(
     ctx: typer.Context,
-    start: str = typer.Option(..., "--start", help="First date, YYYY-MM-DD (inclusive)."),
-    end: str = typer.Option(..., "--end", help="Last date, YYYY-MM-DD (inclusive)."),
-    output: Path | None = typer.Option(None, "--output", help="Write to a .csv, .parquet or .json file."),
+    start: str = typer.Option(..., "--start", metavar="DATE", help="First date, YYYY-MM-DD (inclusive)."),
+    end: str = typer.Option(..., "--end", metavar="DATE", help="Last date, YYYY-MM-DD (inclusive)."),
+    output: Path | None = typer.Option(None, "--output", metavar="FILE", help="Write to a .csv, .parquet or .json file."),
 ) -> None:
     """Show the NYSE trading calendar from --start to --end, one row per weekday (weekends left out).
 

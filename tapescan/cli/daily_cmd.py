@@ -17,10 +17,10 @@ COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "vwap", "
 def daily(
     ctx: typer.Context,
     store: Path = STORE_OPTION,
-    start: str = typer.Option(..., "--start", help="First session, YYYY-MM-DD."),
-    end: str = typer.Option(..., "--end", help="Last session, YYYY-MM-DD."),
-    symbols: list[str] | None = typer.Option(None, "--symbols", help="Only these symbols (repeat or comma-separate)."),
-    output: Path | None = typer.Option(None, "--output", help="Write to a .csv, .parquet or .json file."),
+    start: str = typer.Option(..., "--start", metavar="DATE", help="First session, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--end", metavar="DATE", help="Last session, YYYY-MM-DD."),
+    symbols: list[str] | None = typer.Option(None, "--symbols", metavar="A,B,...", help="Only these symbols (repeat or comma-separate)."),
+    output: Path | None = typer.Option(None, "--output", metavar="FILE", help="Write to a .csv, .parquet or .json file."),
 ) -> None:
     """Print or save daily values from regular-session bars: date, symbol, open, high, low, close, volume, vwap, bars."""
     check_output_path(output)

@@ -18,7 +18,7 @@ from tapescan.store import Store
 
 def demo(
     ctx: typer.Context,
-    directory: Path | None = typer.Option(None, "--dir", help="Where to build the demo store (default: a cache folder)."),
+    directory: Path | None = typer.Option(None, "--dir", metavar="DIR", help="Where to build the demo store (default: a cache folder)."),
 ) -> None:
     """Build a synthetic market (300 symbols, Sep-Dec 2024), show what it holds, and run the client's scanner."""
     path = directory or demo_market.default_demo_dir()

@@ -92,7 +92,7 @@ def _coverage_records(frame: pd.DataFrame) -> list[dict]:
 def info(
     store: Path = typer.Argument(..., help="Store folder (made by `tapescan synth` or `tapescan ingest`)."),
     symbols: list[str] | None = typer.Option(
-        None, "--symbols",
+        None, "--symbols", metavar="A,B,...",
         help="Instead of the summary, these symbols' first and last session, sessions, missing sessions and bars "
              "(repeat or comma-separate).",
     ),

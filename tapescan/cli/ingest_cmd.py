@@ -38,9 +38,9 @@ def ingest(
     ctx: typer.Context,
     vendor: Vendor = typer.Argument(..., help="Whose files: firstrate, kibot, backtestmarket, thetadata or csv."),
     paths: list[Path] = typer.Argument(None, help="Files, folders or zip archives (thetadata: optional with --symbols)."),
-    store: Path = typer.Option(..., "--store", help="Store folder (created when missing)."),
+    store: Path = typer.Option(..., "--store", metavar="DIR", help="Store folder (created when missing)."),
     workers: int = typer.Option(0, "--workers", min=0, help="Processes that parse files (0: one per CPU core)."),
-    tz: str = typer.Option("America/New_York", "--tz", help="Time zone of the files' naive times."),
+    tz: str = typer.Option("America/New_York", "--tz", metavar="ZONE", help="Time zone of the files' naive times."),
     adjustment: str | None = typer.Option(
         None, "--adjustment", help=f"Price adjustment of the files ({', '.join(ADJUSTMENTS)}); for firstrate, "
         "ingest only the files with this adjustment."),
@@ -48,12 +48,12 @@ def ingest(
         None, "--dayfirst/--monthfirst", help="Dates are DD/MM/YYYY (or MM/DD/YYYY); detected when not given."),
     column_map: str | None = typer.Option(
         None, "--map", help="csv: columns for the bar fields, e.g. ts=Date+Time,open=O,high=H,low=L,close=C,volume=V,symbol=Ticker."),
-    symbol: str | None = typer.Option(None, "--symbol", help="csv/backtestmarket: the ticker, when files have no symbol column."),
+    symbol: str | None = typer.Option(None, "--symbol", metavar="SYMBOL", help="csv/backtestmarket: the ticker, when files have no symbol column."),
     replace: bool = typer.Option(False, "--replace", help="Overwrite stored bars that differ from the files' bars."),
-    symbols: str | None = typer.Option(None, "--symbols", help="thetadata: download these tickers (comma-separated) first."),
-    start: str | None = typer.Option(None, "--start", help="thetadata download: first date, YYYY-MM-DD."),
-    end: str | None = typer.Option(None, "--end", help="thetadata download: last date, YYYY-MM-DD."),
-    terminal: str | None = typer.Option(None, "--terminal", help="thetadata: Theta Terminal URL (default http://127.0.0.1:25503 for v3)."),
+    symbols: str | None = typer.Option(None, "--symbols", metavar="A,B,...", help="thetadata: download these tickers (comma-separated) first."),
+    start: str | None = typer.Option(None, "--start", metavar="DATE", help="thetadata download: first date, YYYY-MM-DD."),
+    end: str | None = typer.Option(None, "--end", metavar="DATE", help="thetadata download: last date, YYYY-MM-DD."),
+    terminal: str | None = typer.Option(None, "--terminal", metavar="URL", help="thetadata: Theta Terminal URL (default http://127.0.0.1:25503 for v3)."),
     api: str = typer.Option("v3", "--api", help="thetadata: terminal API version, v3 or v2."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, help="thetadata: requests at once (your subscription's limit)."),
 ) -> None:

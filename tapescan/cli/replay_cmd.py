@@ -17,11 +17,11 @@ def replay(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="Replay config: .json, .yaml/.yml or .toml (docs/REPLAY.md)."),
     store: Path = STORE_OPTION,
-    start: str = typer.Option(..., "--start", help="First session, YYYY-MM-DD."),
-    end: str = typer.Option(..., "--end", help="Last session, YYYY-MM-DD."),
+    start: str = typer.Option(..., "--start", metavar="DATE", help="First session, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--end", metavar="DATE", help="Last session, YYYY-MM-DD."),
     speed: float | None = typer.Option(None, "--speed", help="Replay speed (0 = data-driven; x = x times real time)."
                                                              " Overrides the config's."),
-    snapshot: Path | None = typer.Option(None, "--snapshot", help="Write one snapshot CSV per session into DIR."),
+    snapshot: Path | None = typer.Option(None, "--snapshot", metavar="DIR", help="Write one snapshot CSV per session into DIR."),
 ) -> None:
     """Replay sessions into session_data through the coordinator and data-upkeep threads."""
     settings = load_replay_config(config)

@@ -50,9 +50,9 @@ def scan(
     ctx: typer.Context,
     config: Path = CONFIG_ARGUMENT,
     store: Path = STORE_OPTION,
-    date: str = typer.Option(..., "--date", help="Session to scan, YYYY-MM-DD."),
-    at: str = typer.Option(..., "--time", help="Moment to scan, HH:MM in ET (09:30-16:00)."),
-    output: Path | None = typer.Option(None, "--output", help="Write to a .csv, .parquet or .json file."),
+    date: str = typer.Option(..., "--date", metavar="DATE", help="Session to scan, YYYY-MM-DD."),
+    at: str = typer.Option(..., "--time", metavar="HH:MM", help="Moment to scan, HH:MM in ET (09:30-16:00)."),
+    output: Path | None = typer.Option(None, "--output", metavar="FILE", help="Write to a .csv, .parquet or .json file."),
     explain_funnel: bool = typer.Option(False, "--explain", help="Also print on stderr how many symbols are left "
                                                                  "after each filter, in the config's order."),
 ) -> None:
@@ -74,9 +74,9 @@ def sweep(
     ctx: typer.Context,
     config: Path = CONFIG_ARGUMENT,
     store: Path = STORE_OPTION,
-    start: str = typer.Option(..., "--start", help="First session, YYYY-MM-DD."),
-    end: str = typer.Option(..., "--end", help="Last session, YYYY-MM-DD."),
-    output: Path = typer.Option(..., "--output", help="Write the hits to a .parquet or .csv file."),
+    start: str = typer.Option(..., "--start", metavar="DATE", help="First session, YYYY-MM-DD."),
+    end: str = typer.Option(..., "--end", metavar="DATE", help="Last session, YYYY-MM-DD."),
+    output: Path = typer.Option(..., "--output", metavar="FILE", help="Write the hits to a .parquet or .csv file."),
     first_hit: bool = typer.Option(False, "--first-hit", help="Report each (session, symbol) only at its first hit."),
 ) -> None:
     """Scan every session from START to END at every time of CONFIG's window; writes the hits to OUTPUT."""

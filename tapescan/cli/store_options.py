@@ -10,7 +10,7 @@ from tapescan.cli.context import say
 from tapescan.store import Store
 from tapescan.store.info import check_symbols
 
-STORE_OPTION = typer.Option(..., "--store", help="Store folder (made by `tapescan synth` or `tapescan ingest`).")
+STORE_OPTION = typer.Option(..., "--store", metavar="DIR", help="Store folder (made by `tapescan synth` or `tapescan ingest`).")
 #: Symbols whose own range an empty-result warning names (the rest are counted).
 NAMED_SYMBOLS = 5
 

@@ -19,8 +19,8 @@ def synth(
     ctx: typer.Context,
     store: Path = typer.Argument(..., help="Store folder (created when missing)."),
     symbols: int = typer.Option(500, "--symbols", min=1, help="Number of symbols (SPY first, then real tickers, then synthetic ones)."),
-    start: str = typer.Option(DEFAULT_START, "--start", help="First date, YYYY-MM-DD."),
-    end: str = typer.Option(DEFAULT_END, "--end", help="Last date, YYYY-MM-DD."),
+    start: str = typer.Option(DEFAULT_START, "--start", metavar="DATE", help="First date, YYYY-MM-DD."),
+    end: str = typer.Option(DEFAULT_END, "--end", metavar="DATE", help="Last date, YYYY-MM-DD."),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same arguments always give the same market."),
     extended_hours: bool = typer.Option(False, "--extended-hours", help="Also write pre- and post-market bars."),
 ) -> None:
