@@ -9,14 +9,15 @@ The public API, re-exported explicitly:
 - :func:`resolve_backend` — which compute backend (cpu / gpu) runs, and why.
 - :func:`synthesize` — the seeded synthetic market.
 - :class:`DataManager` — bars and metrics as of a clock's now (:class:`ReplayClock`, :class:`WallClock`).
-- :class:`ScannerConfig`, :func:`load_scanner_config`, :func:`scan`, :func:`sweep` — the scanner.
+- :class:`ScannerConfig`, :func:`load_scanner_config`, :func:`scan`, :func:`sweep`, :func:`explain` — the scanner
+  (:class:`Diagnostic` / :class:`ScanWarning`: why a scan finds little or nothing).
 """
 
 from tapescan import calendar
 from tapescan.backend import resolve_backend
 from tapescan.data_manager import DataManager, ReplayClock, WallClock
 from tapescan.errors import BackendError, CalendarError, StoreError, TapescanError
-from tapescan.scanner import ScannerConfig, load_scanner_config, scan, sweep
+from tapescan.scanner import Diagnostic, ScannerConfig, ScanWarning, explain, load_scanner_config, scan, sweep
 from tapescan.store import SessionPanel, Store, StoreInfo, WriteReport, store_info, symbol_coverage
 from tapescan.synth import synthesize
 
@@ -26,7 +27,9 @@ __all__ = [
     "BackendError",
     "CalendarError",
     "DataManager",
+    "Diagnostic",
     "ReplayClock",
+    "ScanWarning",
     "ScannerConfig",
     "SessionPanel",
     "Store",
@@ -37,6 +40,7 @@ __all__ = [
     "WriteReport",
     "__version__",
     "calendar",
+    "explain",
     "load_scanner_config",
     "resolve_backend",
     "scan",

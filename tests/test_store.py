@@ -97,6 +97,8 @@ def test_dense_session_shapes_and_symbol_selection(store):
     chosen = store.read_session("2024-11-29", symbols=["BBB", "NOPE", "AAA"])
     assert list(chosen.symbols) == ["BBB", "NOPE", "AAA"]
     assert chosen.mask.sum(axis=1).tolist() == [1, 0, 3]
+    nothing = store.read_session("2024-11-29", symbols=[])
+    assert nothing.shape == (0, 210) and list(nothing.symbols) == []
     extended = store.read_session("2024-11-29", extended_hours=True)
     assert extended.minutes[0] == pd.Timestamp("2024-11-29 04:00", tz="America/New_York")
     assert extended.minutes[-1] == pd.Timestamp("2024-11-29 19:59", tz="America/New_York")

@@ -95,7 +95,7 @@ def read_session_columns(
     path = session_file(root, manifest, day)
     columns = ["symbol", "ts", *PRICE_FIELDS, "volume", "extended"]
     filters = None
-    if symbols is not None:
+    if symbols:  # an empty list reads no rows' worth of filter (pyarrow refuses `in []`): the panel has no rows
         stored_rows = manifest.bars_1m[day.isoformat()].rows
         if len(symbols) * 390 < SUBSET_FILTER_SHARE * stored_rows:
             filters = [("symbol", "in", list(symbols))]
