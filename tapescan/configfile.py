@@ -7,14 +7,17 @@ is named as such ("looks like a scanner config") instead of failing key by key.
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
+from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 
 from tapescan.errors import TapescanError
 
@@ -109,3 +112,35 @@ def check_kind(data: Any, expected: ConfigKind, what: str, error: type[TapescanE
             raise error(f"{what} looks like a {kind.name}, not a {expected.name}. A {expected.name} looks like "
                         f"this ({expected.docs}):\n    {expected.example}\nTo use this one, run: "
                         f"{kind.usage.format(file=file or 'FILE')}")
+
+
+# ------------------------------------------------------------------------------------ validation errors
+
+
+def keys_at(model: type[BaseModel], loc: Iterable[int | str]) -> list[str]:
+    """The keys allowed at `loc` (a path of config keys below `model`), or [] where that is not an object."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        inner = [t for t in get_args(field and field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+        if not inner:
+            return []
+        model = inner[0]
+    return list(model.model_fields)
+
+
+def unknown_key(key: str, known: list[str]) -> str:
+    """What to say of a key the config does not have: the nearest known key, else the list of them."""
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f"unknown key; did you mean {close[0]!r}?"
+    return f"unknown key; the keys here are {', '.join(known)}" if known else "unknown key; remove it"
+
+
+def plain_problem(error: ErrorDetails, model: type[BaseModel]) -> str:
+    """One validation problem in plain words, not pydantic's raw text ("Extra inputs are not permitted")."""
+    kind, loc = error["type"], error["loc"]
+    if kind == "extra_forbidden":
+        return unknown_key(str(loc[-1]), keys_at(model, loc[:-1]))
+    if kind == "missing":
+        return "missing; this key is required"
+    return error["msg"].removeprefix("Value error, ")

@@ -64,6 +64,21 @@ def test_a_real_mistake_still_gets_its_field_errors(tmp_path):
     assert "looks like" not in str(caught.value)
 
 
+def test_replay_config_mistakes_are_said_in_plain_words(tmp_path):
+    """Not pydantic's raw text: an unknown key gets the nearest real one, a missing key says it is required,
+    a bad value says why without pydantic's "Value error," prefix."""
+    path = tmp_path / "replay.json"
+    path.write_text(json.dumps({"stream": ["1m"], "derived_intervals": [1]}))
+    with pytest.raises(ReplayConfigError) as caught:
+        load_replay_config(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"Replay config {path} has 3 problems:"
+    assert "  symbols: missing; this key is required" in lines
+    assert "  stream: unknown key; did you mean 'streams'?" in lines
+    assert "  derived_intervals: derived bars span at least 2 minutes (1-minute bars are the 1m input stream)" in lines
+    assert not any(raw in str(caught.value) for raw in ("Extra inputs", "Field required", "Value error"))
+
+
 def test_python_scan_and_sweep_take_a_dict_or_a_path_like_a_scanner_config(scanner_store, tmp_path):
     store, _ = scanner_store
     expected = tapescan.scan(store, ScannerConfig.model_validate(SCANNER), "2024-12-02", "11:00", backend="cpu")

@@ -12,13 +12,12 @@ Field by field: docs/SCANNER.md "Configuration".
 from __future__ import annotations
 
 import datetime
-import difflib
 import math
 import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple, get_args
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -31,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from tapescan.configfile import ConfigKind, check_kind, read_document
+from tapescan.configfile import ConfigKind, check_kind, keys_at, plain_problem, read_document, unknown_key
 from tapescan.errors import TapescanError
 from tapescan.scanner.groups import BUILTIN_GROUPS, GROUPS_FOLDER, clean_ticker
 
@@ -336,26 +335,11 @@ def _what_remains(key: str, lo: float | None, hi: float | None) -> str:
 # ---------------------------------------------------------------------------------------------- errors
 
 
-def _fields_at(loc: Iterable[int | str]) -> list[str]:
-    """The keys allowed at ``loc`` (a path of config keys), or [] when it is not a config object."""
-    model: type[BaseModel] = ScannerConfig
-    for part in loc:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        inner = [t for t in get_args(field and field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
-        if not inner:
-            return []
-        model = inner[0]
-    return list(model.model_fields)
-
-
 def _unknown_key(loc: tuple[int | str, ...]) -> str:
-    key, known = str(loc[-1]), _fields_at(loc[:-1])
+    key, known = str(loc[-1]), keys_at(ScannerConfig, loc[:-1])
     if key == "days" and known == list(FilterBlock.model_fields):
         return f"days does not apply here: {loc[-2]} is measured within today's session; remove days"
-    close = difflib.get_close_matches(key, known, n=1)
-    if close:
-        return f"unknown key; did you mean {close[0]!r}?"
-    return f"unknown key; the keys here are {', '.join(known)}" if known else "unknown key; remove it"
+    return unknown_key(key, known)
 
 
 def _plain(error: ErrorDetails) -> str:
@@ -368,7 +352,7 @@ def _plain(error: ErrorDetails) -> str:
         return f"must be an object of keys and values, such as {example} (got {_describe(value)})"
     if kind == "list_type":
         return f"must be a list, such as [\"AAPL\", \"MSFT\"] (got {_describe(value)})"
-    return error["msg"]
+    return plain_problem(error, ScannerConfig)
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:

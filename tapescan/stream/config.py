@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tapescan.configfile import ConfigKind, check_kind, read_document
+from tapescan.configfile import ConfigKind, check_kind, plain_problem, read_document
 from tapescan.errors import TapescanError
 
 StreamType = Literal["1m", "1s", "quote", "tick"]
@@ -145,6 +145,9 @@ def load_replay_config(path: str | Path) -> ReplayConfig:
     try:
         return ReplayConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [f"  {'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+        problems = [f"  {'.'.join(str(p) for p in e['loc']) or 'config'}: {plain_problem(e, ReplayConfig)}"
                     for e in exc.errors(include_url=False)]
-        raise ReplayConfigError("\n".join([f"Replay config {file} has problems:", *problems])) from None
+        count = "a problem" if len(problems) == 1 else f"{len(problems)} problems"
+        raise ReplayConfigError("\n".join([f"Replay config {file} has {count}:", *problems,
+                                            'Fix these and try again; docs/REPLAY.md ("The config") describes '
+                                            "every key."])) from None
