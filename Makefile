@@ -86,7 +86,7 @@ gpu: | $(BIN)/python
 
 # Both GPU extras resolve with the pinned set: a dry run that reads the package index and installs nothing.
 check-gpu-install: | $(BIN)/python
-	for cuda in 12 13; do \
+	@for cuda in 12 13; do \
 		$(PIP) install --dry-run --ignore-installed -c constraints.txt -c constraints-cu$$cuda.txt \
 			'.[test,bench,gpu-cu'$$cuda']' || exit 1; \
 		echo "gpu-cu$$cuda resolves with constraints.txt and constraints-cu$$cuda.txt"; \
