@@ -13,6 +13,10 @@ The public API, re-exported explicitly:
   (:class:`Diagnostic` / :class:`ScanWarning`: why a scan finds little or nothing).
 """
 
+from tapescan.kernel_cache import ensure_kernel_cache
+
+ensure_kernel_cache()  # before any module below defines a cached kernel
+
 from tapescan import calendar
 from tapescan.backend import resolve_backend
 from tapescan.data_manager import DataManager, ReplayClock, WallClock
