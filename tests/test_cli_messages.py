@@ -195,3 +195,24 @@ def test_help_reads_like_a_well_kept_cli():
             assert line is None or f" {metavar} " in line, (command, line)
         help_line = next(line for line in text.splitlines() if " --help " in line)
         assert re.search(r"--help\s+-h\s+Show this message", help_line), help_line
+
+
+def test_ctrl_c_during_a_replay_leaves_no_snapshot_file(tmp_path):
+    """The coordinator thread holds the session's snapshot file open: Ctrl-C must stop it and let it drop the
+    file (a join interrupted in CPython marks the thread finished, so the wait is on an event)."""
+    store, snapshots, config = tmp_path / "store", tmp_path / "snapshots", tmp_path / "replay.json"
+    assert _run_with_umask(0o022, "synth", str(store), "--symbols", "3", "--start", "2024-12-02",
+                           "--end", "2024-12-02").returncode == 0
+    config.write_text('{"symbols": ["SPY", "AAPL"], "derived_intervals": [5], "speed": 60}\n')
+    with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", "replay", str(config), "--store", str(store),
+                           "--start", "2024-12-02", "--end", "2024-12-02", "--snapshot", str(snapshots)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        deadline = time.monotonic() + 120
+        while not any(snapshots.glob(".*.tmp")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert process.poll() is None, "the replay ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["interrupted; nothing half-written was left behind."]
+    assert list(snapshots.iterdir()) == []

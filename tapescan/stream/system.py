@@ -33,6 +33,8 @@ from tapescan.stream.timing import RealTime, TimeProvider
 from tapescan.stream.upkeep import DataUpkeep
 
 PAUSE_POLL_SECONDS = 0.02
+#: How long an interrupted join waits for the threads to stop and clean up before it gives up on them.
+STOP_GRACE_SECONDS = 10.0
 
 
 class SystemState(enum.Enum):
@@ -93,6 +95,7 @@ class SystemManager:
         self._stop = threading.Event()
         self._resumed = threading.Event()
         self._thread = threading.Thread(target=self._main, name="tapescan-coordinator", daemon=True)
+        self._finished = threading.Event()  # set as the coordinator thread's last act
 
     @property
     def session_data(self) -> SessionData | None:
@@ -145,9 +148,15 @@ class SystemManager:
         self.stop()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the run to end; re-raise the error that stopped it, if any."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        """Wait for the run to end; re-raise the error that stopped it, if any. Interrupted while waiting
+        (Ctrl-C), it stops the run and lets the threads clean up (no partial snapshot file) before it re-raises."""
+        try:  # an Event, not Thread.join: CPython marks a thread stopped when an exception interrupts its join
+            finished = self._finished.wait(timeout)
+        except BaseException:
+            self.stop()
+            self._finished.wait(STOP_GRACE_SECONDS)
+            raise
+        if not finished:
             raise TapescanError("the replay did not finish in time; stop() it or give it longer.")
         if self._error is not None:
             raise self._error
@@ -205,6 +214,7 @@ class SystemManager:
                 self.snapshots.abandon()
             self.upkeep.inbox.put(Stop())
             self.state = SystemState.STOPPED
+            self._finished.set()
 
 
 def _timestamp(ns: int) -> pd.Timestamp:
