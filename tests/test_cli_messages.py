@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,19 +68,27 @@ def test_a_message_on_a_terminal_wraps_to_its_width():
     assert "is not a tapescan store" in " ".join(lines)
 
 
+def _interrupt_once(args: list[str], ready: Callable[[], bool]) -> tuple[int, list[str]]:
+    """Run `tapescan ARGS`, press Ctrl-C as a terminal does (SIGINT to the whole process group, workers included)
+    once `ready()` says it is mid-work; its exit status and stderr lines."""
+    with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", *args], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
+        deadline = time.monotonic() + 120
+        while not ready() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert process.poll() is None, "the command ended before it could be interrupted"
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    return process.returncode, stderr.splitlines()
+
+
+INTERRUPTED = (130, ["interrupted; nothing half-written was left behind."])
+
+
 def test_ctrl_c_says_so_and_leaves_nothing_half_written(tmp_path):
     store = tmp_path / "store"
-    with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", "synth", str(store), "--symbols", "3000",
-                           "--start", "2024-01-02", "--end", "2024-06-28"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-        deadline = time.monotonic() + 120
-        while not any(store.glob("**/*.parquet")) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert process.poll() is None, "synth ended before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130
-    assert stderr.splitlines() == ["interrupted; nothing half-written was left behind."]
+    assert _interrupt_once(["synth", str(store), "--symbols", "3000", "--start", "2024-01-02", "--end", "2024-06-28"],
+                           lambda: any(store.glob("**/*.parquet"))) == INTERRUPTED
     assert [path for path in store.rglob("*") if path.name.endswith(".tmp")] == []
 
 
@@ -151,17 +160,8 @@ def test_ctrl_c_in_a_terminal_stops_an_ingest_and_its_workers_without_a_trace(tm
     waits for them before it removes the staging folder and the store it had just created."""
     source, store = tmp_path / "firstrate", tmp_path / "store"
     _firstrate_files(source, 400, ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"])
-    with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", "ingest", "firstrate", str(source),
-                           "--store", str(store), "--workers", "2"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
-        deadline = time.monotonic() + 120
-        while not (store / ".staging").exists() and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert process.poll() is None, "the ingest ended before it could be interrupted"
-        os.killpg(process.pid, signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130
-    assert stderr.splitlines() == ["interrupted; nothing half-written was left behind."]
+    assert _interrupt_once(["ingest", "firstrate", str(source), "--store", str(store), "--workers", "2"],
+                           lambda: (store / ".staging").exists()) == INTERRUPTED
     assert not store.exists()
 
 
@@ -204,15 +204,7 @@ def test_ctrl_c_during_a_replay_leaves_no_snapshot_file(tmp_path):
     assert _run_with_umask(0o022, "synth", str(store), "--symbols", "3", "--start", "2024-12-02",
                            "--end", "2024-12-02").returncode == 0
     config.write_text('{"symbols": ["SPY", "AAPL"], "derived_intervals": [5], "speed": 60}\n')
-    with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", "replay", str(config), "--store", str(store),
-                           "--start", "2024-12-02", "--end", "2024-12-02", "--snapshot", str(snapshots)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-        deadline = time.monotonic() + 120
-        while not any(snapshots.glob(".*.tmp")) and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert process.poll() is None, "the replay ended before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert stderr.splitlines() == ["interrupted; nothing half-written was left behind."]
+    assert _interrupt_once(["replay", str(config), "--store", str(store), "--start", "2024-12-02", "--end",
+                            "2024-12-02", "--snapshot", str(snapshots)],
+                           lambda: any(snapshots.glob(".*.tmp"))) == INTERRUPTED
     assert list(snapshots.iterdir()) == []
