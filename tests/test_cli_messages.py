@@ -68,16 +68,17 @@ def test_a_message_on_a_terminal_wraps_to_its_width():
     assert "is not a tapescan store" in " ".join(lines)
 
 
-def _interrupt_once(args: list[str], ready: Callable[[], bool]) -> tuple[int, list[str]]:
-    """Run `tapescan ARGS`, press Ctrl-C as a terminal does (SIGINT to the whole process group, workers included)
-    once `ready()` says it is mid-work; its exit status and stderr lines."""
+def _interrupt_once(args: list[str], ready: Callable[[], bool],
+                    signum: int = signal.SIGINT) -> tuple[int, list[str]]:
+    """Run `tapescan ARGS`, press Ctrl-C as a terminal does (SIGINT to the whole process group, workers included;
+    or another `signum`) once `ready()` says it is mid-work; its exit status and stderr lines."""
     with subprocess.Popen([sys.executable, "-m", "tapescan.cli.main", *args], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
         deadline = time.monotonic() + 120
         while not ready() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         assert process.poll() is None, "the command ended before it could be interrupted"
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signum)
         _, stderr = process.communicate(timeout=120)
     return process.returncode, stderr.splitlines()
 
@@ -208,3 +209,25 @@ def test_ctrl_c_during_a_replay_leaves_no_snapshot_file(tmp_path):
                             "2024-12-02", "--snapshot", str(snapshots)],
                            lambda: any(snapshots.glob(".*.tmp"))) == INTERRUPTED
     assert list(snapshots.iterdir()) == []
+
+
+def test_sigterm_stops_a_sweep_like_ctrl_c_and_leaves_no_temp_file(tmp_path, scanner_config_file):
+    store, hits = tmp_path / "store", tmp_path / "out" / "hits.csv"
+    assert _run_with_umask(0o022, "synth", str(store), "--symbols", "300", "--start", "2024-09-03",
+                           "--end", "2024-10-31").returncode == 0
+    hits.parent.mkdir()
+    status, stderr = _interrupt_once(["sweep", str(scanner_config_file), "--store", str(store), "--start",
+                                      "2024-09-03", "--end", "2024-10-31", "--output", str(hits)],
+                                     lambda: any(hits.parent.glob(".*.tmp")), signal.SIGTERM)
+    assert (status, stderr[-1:]) == (128 + signal.SIGTERM, ["terminated; nothing half-written was left behind."])
+    assert list(hits.parent.iterdir()) == []
+
+
+def test_paths_in_messages_print_as_written(tmp_path):
+    """rich would turn `:x:` into an emoji and `[bold]` into style."""
+    store = tmp_path / ":x: [bold]store"
+    made = tapescan("synth", str(store), "--symbols", "2", "--start", "2024-12-02", "--end", "2024-12-02")
+    assert made.returncode == 0 and f"{store}: 1 session(s) written" in made.stderr
+    missing = tapescan("bars", "AAPL", "--store", str(tmp_path / ":x: nothing"), "--start", "2024-12-02",
+                       "--end", "2024-12-02")
+    assert missing.returncode == 2 and f"{tmp_path / ':x: nothing'} is not a tapescan store" in missing.stderr

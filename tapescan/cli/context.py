@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -38,7 +39,7 @@ def options(ctx: typer.Context) -> CliOptions:
 
 def stdout_console() -> Console:
     """A console for results on stdout."""
-    return Console(soft_wrap=True)
+    return Console(soft_wrap=True, emoji=False)
 
 
 def stderr_console() -> Console:
@@ -47,15 +48,20 @@ def stderr_console() -> Console:
     On a terminal rich wraps messages to its width; in a pipe or a log it must not wrap at all (rich would
     break lines at 80 columns), so that every message stays one whole line for grep and log readers.
     """
-    console = Console(stderr=True)
+    console = Console(stderr=True, emoji=False)  # a path or ticker with `:x:` in it is printed as written
     console.soft_wrap = not console.is_terminal
     return console
 
 
-def say(ctx: typer.Context, message: str) -> None:
-    """Print a human note on stderr unless `--quiet`."""
+#: How `say` labels a message: a warning stands out; a note is plain.
+LABELS = {"warning": "[yellow]warning:[/] ", "note": "note: "}
+
+
+def say(ctx: typer.Context, message: str, label: str | None = None) -> None:
+    """Print a human message on stderr unless `--quiet`, exactly as written (no rich markup or emoji codes in
+    it are interpreted, so paths and tickers print literally), after `label` ("warning" or "note") if given."""
     if not options(ctx).quiet:
-        stderr_console().print(message, highlight=False)
+        stderr_console().print(LABELS.get(label, "") + escape(message), highlight=False)
 
 
 class RateColumn(ProgressColumn):

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from tapescan import calendar
 from tapescan import demo as demo_market
@@ -31,7 +32,7 @@ def demo(
     summary = demo_market.summarize(store)
     first, last = summary.sessions[0], summary.sessions[-1]
     out = stdout_console()
-    out.print(f"[bold]Store[/] {path} (synthetic market, seed {demo_market.DEMO_SEED}: real tickers, made-up prices)", highlight=False)
+    out.print(f"[bold]Store[/] {escape(str(path))} (synthetic market, seed {demo_market.DEMO_SEED}: real tickers, made-up prices)", highlight=False)
     out.print(
         f"  {len(summary.sessions)} sessions ({first} to {last}), {summary.symbols} symbols, "
         f"{summary.bars:,} one-minute bars, {summary.disk_bytes / 1e6:.1f} MB on disk",
@@ -43,10 +44,11 @@ def demo(
     show_frame(demo_market.most_active(store, last))
     config_path = _scanner(ctx, store, summary.sessions)
     swept = summary.sessions[-demo_market.DEMO_SWEEP_SESSIONS]
-    out.print(f"Next: tapescan bars AAPL --store {path} --start {last} --end {last}", highlight=False)
-    out.print(f"      tapescan scan {config_path} --store {path} --date {last} --time 10:00 --explain", highlight=False)
-    out.print(f"      tapescan sweep {config_path} --store {path} --start {swept} --end {last} --output hits.parquet",
+    out.print(escape(f"Next: tapescan bars AAPL --store {path} --start {last} --end {last}"), highlight=False)
+    out.print(escape(f"      tapescan scan {config_path} --store {path} --date {last} --time 10:00 --explain"),
               highlight=False)
+    out.print(escape(f"      tapescan sweep {config_path} --store {path} --start {swept} --end {last} "
+                     "--output hits.parquet"), highlight=False)
 
 
 def _scanner(ctx: typer.Context, store: Store, sessions: list) -> Path:
@@ -57,11 +59,11 @@ def _scanner(ctx: typer.Context, store: Store, sessions: list) -> Path:
     out.print("[bold]Scanner[/] the client's market_scanner_config, as written, loads with these warnings:",
               highlight=False)
     for warning in client.warnings():
-        out.print(f"  - {warning}", highlight=False)
+        out.print(escape(f"  - {warning}"), highlight=False)
     config, config_path, notes = demo_market.demo_config(store.path)
     out.print("  so the demo changes only this (every other bound is the client's):", highlight=False)
     for note in notes:
-        out.print(f"  - {note}", highlight=False)
+        out.print(escape(f"  - {note}"), highlight=False)
     backend = options(ctx).backend
     day, moment = sessions[-1], demo_market.DEMO_SCAN_TIME
     hits = scan(store, config, day, moment, backend)

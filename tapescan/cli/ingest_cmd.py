@@ -11,6 +11,7 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tapescan import calendar
@@ -170,7 +171,8 @@ def _print_report(ctx: typer.Context, report: IngestReport) -> None:
         out.print(f"    {reason:<24}{count:>12,}", highlight=False)
     quarantined = [item for item in report.sources if item.quarantine]
     if quarantined:
-        out.print(f"  rejected rows of {len(quarantined)} file(s) are in {report.store}/quarantine/", highlight=False)
+        out.print(escape(f"  rejected rows of {len(quarantined)} file(s) are in {report.store}/quarantine/"),
+                  highlight=False)
     for item in report.skipped[:10]:
         say(ctx, f"skipped {item}")
     if len(report.skipped) > 10:

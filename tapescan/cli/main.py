@@ -87,29 +87,44 @@ def _plain_validation_message(error: pydantic.ValidationError) -> str:
 
 
 class Interrupted(BaseException):
-    """Ctrl-C (SIGINT) while a command runs.
+    """Ctrl-C (SIGINT) or a polite kill (SIGTERM) while a command runs.
 
     Raised by our own signal handler instead of KeyboardInterrupt, which typer turns into a silent exit 130
     before `main` can say anything. A BaseException, so that cleanup blocks (`except BaseException`, `finally`)
     still run on the way out and no half-written file is left behind.
     """
 
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        """The shell's convention for a command ended by a signal: 128 + its number (130 for SIGINT)."""
+        return 128 + self.signum
+
+
+#: The signals that stop a command cleanly, and how the message names each.
+STOP_SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
 
 def _raise_interrupted(signum: int, frame: object) -> None:
-    raise Interrupted()
+    raise Interrupted(signum)
 
 
 @contextlib.contextmanager
-def _ctrl_c_raises_interrupted() -> Iterator[None]:
-    """While the block runs, SIGINT raises :class:`Interrupted` (only the main thread can set handlers)."""
+def _stop_signals_raise_interrupted() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM raise :class:`Interrupted` (only the main thread can set
+    handlers)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, _raise_interrupted)
+    previous = {signum: signal.signal(signum, _raise_interrupted) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # typer vendors click and exports only some of its exceptions; UsageError is the base of BadParameter.
@@ -146,11 +161,14 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        with _ctrl_c_raises_interrupted():
+        with _stop_signals_raise_interrupted():
             status = _run(args)
-    except (Interrupted, KeyboardInterrupt):
+    except KeyboardInterrupt:
         stderr_console().print("interrupted; nothing half-written was left behind.", highlight=False)
         sys.exit(130)
+    except Interrupted as stop:
+        stderr_console().print(f"{STOP_SIGNALS[stop.signum]}; nothing half-written was left behind.", highlight=False)
+        sys.exit(stop.exit_status)
     except TapescanError as error:
         if debug:
             raise

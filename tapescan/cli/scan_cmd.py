@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import typer
-from rich.markup import escape
 
 from tapescan import calendar
 from tapescan.cli.context import options, progress_bar, say
@@ -27,15 +26,14 @@ def _config(ctx: typer.Context, path: Path, store: Store) -> ScannerConfig:
     """The config, with the store's own groups known; its warnings are printed once."""
     config = load_scanner_config(path, groups=known_groups(store.path))
     for warning in config.warnings():
-        say(ctx, f"[yellow]warning:[/] {escape(warning)}")
+        say(ctx, warning, "warning")
     return config
 
 
 def _diagnostic_printer(ctx: typer.Context) -> DiagnosticHandler:
     """An on_diagnostic handler that prints each diagnostic on stderr: "warning: ..." or "note: ..."."""
     def show(diagnostic: Diagnostic) -> None:
-        label = "[yellow]warning:[/]" if diagnostic.level == "warning" else "note:"
-        say(ctx, f"{label} {escape(diagnostic.message)}")
+        say(ctx, diagnostic.message, diagnostic.level)
     return show
 
 
@@ -100,4 +98,4 @@ def sweep(
     hint = "" if hits or not sessions else (f"; `tapescan scan {config} --store {store} --date {sessions[-1]} "
                                             "--time HH:MM --explain` shows which filter removes them")
     say(ctx, f"{hits:,} hits in {len(per_session)} sessions ({len(per_session) / max(seconds, 1e-9):.1f} sessions/s)"
-             f" written to {output}{escape(hint)}.")
+             f" written to {output}{hint}.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
 from tapescan import calendar
 from tapescan.cli.context import say
@@ -31,7 +30,7 @@ def warn_no_rows(ctx: typer.Context, store: Store, what: str, start: str, end: s
                  symbols: list[str] | None) -> None:
     """Warn (stderr, unless --quiet) that `what` from `start` to `end` is empty, and why: no NYSE session in the
     range, or the sessions the store (and each named symbol) holds."""
-    say(ctx, f"[yellow]warning:[/] {escape(no_rows_message(store, what, start, end, symbols))}")
+    say(ctx, no_rows_message(store, what, start, end, symbols), "warning")
 
 
 def no_rows_message(store: Store, what: str, start: str, end: str, symbols: list[str] | None) -> str:

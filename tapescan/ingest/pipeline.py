@@ -287,9 +287,11 @@ def _start_pool(workers: int) -> ProcessPoolExecutor | None:
 
 
 def _leave_ctrl_c_to_parent() -> None:
-    """Workers ignore Ctrl-C (a terminal sends it to the whole process group): the parent alone stops the run,
-    cancelling queued tasks and waiting for running ones before it removes the staging folder."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Workers ignore Ctrl-C and SIGTERM (a terminal, or a service manager, signals the whole process group):
+    the parent alone stops the run, cancelling queued tasks and waiting for running ones before it removes
+    the staging folder."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _warm_up() -> None:
