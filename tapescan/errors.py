@@ -19,12 +19,26 @@ class StoreError(TapescanError):
     """The store is missing, damaged, locked, or a write would mix incompatible data."""
 
 
+class StoreDamagedError(StoreError):
+    """A store file that is missing, altered, truncated, outside the store or unreadable (docs/STORE.md
+    "Integrity"): the store would otherwise return wrong bars, so every reader and writer stops instead."""
+
+    def __init__(self, file: object, problem: str, advice: str) -> None:
+        super().__init__(f"the store is damaged: {file} ({problem}); {advice}")
+        self.file = file
+        self.problem = problem
+
+
 class BackendError(TapescanError):
     """The requested compute backend cannot run here (for example `gpu` with no usable GPU)."""
 
 
 class IngestError(TapescanError):
     """Vendor input that cannot be ingested as given (wrong format, hostile archive, unreachable source)."""
+
+
+class DiskFullError(TapescanError, OSError):
+    """A write ran out of disk space or quota; the message names the disk's folder and what was left as it was."""
 
 
 class StoreConflictError(StoreError):

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tapescan.errors import StoreError
-from tapescan.store import Store, reader
+from tapescan.store import Store, integrity
 from tapescan.store.lock import writer_lock
 from tests import oracles
 from tests.conftest import make_bars
@@ -110,8 +110,8 @@ def test_selecting_a_few_symbols_reads_the_same_rows_as_the_full_panel(store, mo
     store.write_bars(bars, adjustment="unadjusted", source="test")
     full = store.read_session(DAYS[1], extended_hours=True)
     filters_used = []
-    original = reader.pq.read_table
-    monkeypatch.setattr(reader.pq, "read_table", lambda *a, **k: filters_used.append(k["filters"]) or original(*a, **k))
+    original = integrity.pq.read_table
+    monkeypatch.setattr(integrity.pq, "read_table", lambda *a, **k: filters_used.append(k["filters"]) or original(*a, **k))
     wanted = ["S41", "S07", "MISSING"]  # few enough that the reader prunes row groups by symbol
     part = store.read_session(DAYS[1], symbols=wanted, extended_hours=True)
     assert filters_used == [[("symbol", "in", wanted)]]

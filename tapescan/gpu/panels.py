@@ -21,7 +21,8 @@ from tapescan import calendar
 from tapescan.gpu.launch import THREADS_PER_BLOCK, stride_launch
 from tapescan.kernels.place import empty_cell, place_bar
 from tapescan.store import SessionPanel, Store
-from tapescan.store.reader import session_file
+from tapescan.store.integrity import READ_ERRORS, checked_path, name_damage
+from tapescan.store.reader import session_entry
 from tapescan.store.schema import PRICE_FIELDS
 
 FIELDS = (*PRICE_FIELDS, "volume", "mask")
@@ -104,9 +105,18 @@ def _columns_with_pyarrow(store: Store, day: dt.date, symbols: list[str] | None)
 
 
 def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str] | None) -> FlatColumns:
-    """The session's regular bars read by cuDF into device memory; only the symbol dictionary comes to the host."""
-    path = session_file(store.path, store.manifest(), day)
-    frame = cudf.read_parquet(str(path), columns=["symbol", "ts", *PRICE_FIELDS, "volume", "extended"])
+    """The session's regular bars read by cuDF into device memory; only the symbol dictionary comes to the host.
+
+    The file is checked as every store read checks it (tapescan.store.integrity); cuDF does not verify page
+    checksums, so when its read fails the file is read again with pyarrow to name the damage.
+    """
+    entry = session_entry(store.manifest(), day)
+    try:
+        frame = cudf.read_parquet(str(checked_path(store.path, entry)),
+                                  columns=["symbol", "ts", *PRICE_FIELDS, "volume", "extended"])
+    except (*READ_ERRORS, RuntimeError):
+        name_damage(store.path, [entry])
+        raise
     frame = frame[~frame["extended"]]
     category = frame["symbol"].astype("category")
     names = np.asarray(category.cat.categories.to_pandas(), dtype=object)

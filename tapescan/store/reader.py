@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from tapescan import calendar
 from tapescan.cpu_fallback.place import place_session
 from tapescan.errors import StoreError
-from tapescan.store.manifest import Manifest
+from tapescan.store.integrity import read_files, read_table
+from tapescan.store.manifest import FileEntry, Manifest
 from tapescan.store.schema import DAILY, ET_NAME, NS_PER_MINUTE, PRICE_FIELDS
 
 #: Extended-hours panels span 04:00-20:00 ET (widened if a stored bar lies outside).
@@ -50,13 +49,14 @@ class SessionPanel:
         return self.mask.shape
 
 
-def session_file(root: Path, manifest: Manifest, day: dt.date) -> Path:
+def session_entry(manifest: Manifest, day: dt.date) -> FileEntry:
+    """The manifest entry of one session's partition; StoreError naming what is stored when there is none."""
     entry = manifest.bars_1m.get(day.isoformat())
     if entry is None:
         stored = sorted(manifest.bars_1m)
         span = f"{stored[0]} to {stored[-1]}" if stored else "nothing yet"
         raise StoreError(f"the store holds no bars for the session {day} (it holds {span}).")
-    return root / entry.file
+    return entry
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,13 @@ def read_session_columns(
     """The bars of one session as flat columns, with each wanted bar's panel row: what `read_session` places
     on the host and tapescan.gpu.panels places on the device."""
     open_ts, close_ts = calendar.session_bounds(day)
-    path = session_file(root, manifest, day)
+    entry = session_entry(manifest, day)
     columns = ["symbol", "ts", *PRICE_FIELDS, "volume", "extended"]
     filters = None
     if symbols:  # an empty list reads no rows' worth of filter (pyarrow refuses `in []`): the panel has no rows
-        stored_rows = manifest.bars_1m[day.isoformat()].rows
-        if len(symbols) * 390 < SUBSET_FILTER_SHARE * stored_rows:
+        if len(symbols) * 390 < SUBSET_FILTER_SHARE * entry.rows:
             filters = [("symbol", "in", list(symbols))]
-    table = pq.read_table(path, columns=columns, filters=filters, read_dictionary=["symbol"])
+    table = read_table(root, entry, columns=columns, filters=filters, read_dictionary=["symbol"])
     dictionary = table.column("symbol").combine_chunks()
     names = np.asarray(dictionary.dictionary.to_pylist(), dtype=object)
     codes = dictionary.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
@@ -177,14 +176,14 @@ def read_bars(
 ) -> pd.DataFrame:
     """Bars of one symbol over [start, end]: columns ts, open, high, low, close, volume (and `extended`)."""
     keys = [key for key in sorted(manifest.bars_1m) if start.isoformat() <= key <= end.isoformat()]
-    files = [str(root / manifest.bars_1m[key].file) for key in keys]
+    entries = [manifest.bars_1m[key] for key in keys]
     columns = ["ts", *PRICE_FIELDS, "volume"] + (["extended"] if extended_hours else [])
-    if not files:
+    if not entries:
         return pd.DataFrame({name: [] for name in columns})
     condition = pc.field("symbol") == symbol
     if not extended_hours:
         condition = condition & ~pc.field("extended")
-    table = ds.dataset(files, format="parquet").to_table(columns=columns, filter=condition)
+    table = read_files(root, entries, columns=columns, filter=condition)
     table = table.sort_by("ts")
     return table.to_pandas()
 
@@ -198,12 +197,12 @@ def read_daily(
 ) -> pd.DataFrame:
     """Daily values over [start, end]: date, symbol, open, high, low, close, volume, vwap, bars."""
     months = [m for m in sorted(manifest.daily) if start.strftime("%Y-%m") <= m <= end.strftime("%Y-%m")]
-    files = [str(root / manifest.daily[m].file) for m in months]
-    if not files:
+    entries = [manifest.daily[m] for m in months]
+    if not entries:
         return DAILY.empty_table().to_pandas()
     condition = (pc.field("date") >= pa.scalar(start, pa.date32())) & (pc.field("date") <= pa.scalar(end, pa.date32()))
     if symbols is not None:
         condition = condition & pc.field("symbol").isin(list(symbols))
-    table = ds.dataset(files, format="parquet").to_table(filter=condition)
+    table = read_files(root, entries, filter=condition)
     table = table.sort_by([("date", "ascending"), ("symbol", "ascending")])
     return table.to_pandas()

@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 from tapescan.errors import StoreError
 
 ET_NAME = "America/New_York"
-SCHEMA_VERSION = 1
+#: Version 2 added each file's size and digests to the manifest (version 1 manifests are still read).
+SCHEMA_VERSION = 2
 NS_PER_MINUTE = 60_000_000_000
 
 #: Price adjustments a symbol's bars can carry; one symbol's bars never mix two of them.

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tapescan import calendar
-from tapescan.errors import StoreError
+from tapescan.errors import StoreDamagedError, StoreError
 from tapescan.store import reader, writer
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
@@ -87,8 +87,7 @@ class Store:
 
     def symbols(self) -> pd.DataFrame:
         """The symbols table: symbol, adjustment, source, first/last session, sessions, bars, attributes."""
-        manifest = self.manifest()
-        return writer.read_symbols(self.path, manifest).reset_index()
+        return self._retrying(writer.read_symbols).reset_index()
 
     def read_session(
         self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False
@@ -119,10 +118,11 @@ class Store:
         return self._retrying(reader.read_daily, first, last, wanted)
 
     def _retrying(self, read: Callable[..., T], *args: object) -> T:
-        """Run a reader; if a concurrent write removed a file it was reading, retry once on the new manifest."""
+        """Run a reader; if a file it reads is missing or damaged, retry once on the manifest read anew (a
+        concurrent write may have replaced it), so that only lasting damage is reported."""
         try:
             return read(self.path, self.manifest(), *args)
-        except FileNotFoundError:
+        except StoreDamagedError:
             return read(self.path, self.manifest(), *args)
 
 

@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from tapescan import calendar
 from tapescan.errors import StoreConflictError, StoreError
-from tapescan.fsio import atomic_path
 from tapescan.store.daily import group_starts, session_daily_values
+from tapescan.store.integrity import read_table, write_parquet
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import FileEntry, Manifest, load_manifest, new_file_name, save_manifest
 from tapescan.store.schema import ADJUSTMENTS, BARS_1M, DAILY, ET_NAME, SYMBOLS, conform_input_bars, sort_bars
@@ -162,7 +161,7 @@ def read_symbols(root: Path, manifest: Manifest) -> pd.DataFrame:
     """The symbols table as a DataFrame indexed by symbol (empty when nothing is stored)."""
     if manifest.symbols is None:
         return SYMBOLS.empty_table().to_pandas().set_index("symbol")
-    return pq.read_table(root / manifest.symbols.file).to_pandas().set_index("symbol")
+    return read_table(root, manifest.symbols).to_pandas().set_index("symbol")
 
 
 def remove_orphans(root: Path, manifest: Manifest) -> None:
@@ -178,12 +177,6 @@ def remove_orphans(root: Path, manifest: Manifest) -> None:
         for path in sorted(folder.rglob("*"), reverse=True):
             if path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
-
-
-def write_parquet(root: Path, relative: str, table: pa.Table, row_group_rows: int) -> None:
-    """Write a new data file (atomically, so no reader or glob ever sees a partial file)."""
-    with atomic_path(root / relative) as tmp:
-        pq.write_table(table, tmp, row_group_size=row_group_rows, compression=COMPRESSION)
 
 
 class _Transaction:
@@ -216,11 +209,13 @@ class _Transaction:
             )
 
     def _new_file(self, table_name: str, partition: str | None, table: pa.Table, row_group_rows: int) -> FileEntry:
-        """Start writing a new data file in the background (Parquet encoding releases the GIL)."""
-        relative = new_file_name(table_name, partition, self.generation)
-        self.created.append(relative)
-        self.pending.append(self.files.submit(write_parquet, self.root, relative, table, row_group_rows))
-        return FileEntry(file=relative, rows=table.num_rows)
+        """Start writing a new data file in the background (Parquet encoding releases the GIL); the entry gets
+        the file's size and digests when the write finishes (before the commit)."""
+        entry = FileEntry(file=new_file_name(table_name, partition, self.generation), rows=table.num_rows)
+        self.created.append(entry.file)
+        self.pending.append(self.files.submit(write_parquet, self.root, entry, table,
+                                              row_group_size=row_group_rows, compression=COMPRESSION))
+        return entry
 
     def _finish_files(self) -> None:
         """Wait for every background file write; re-raise the first failure."""
@@ -232,7 +227,7 @@ class _Transaction:
         """Merge one session's incoming rows with what is stored; write the partition if anything changed."""
         key = day.isoformat()
         old_entry = self.manifest.bars_1m.get(key)
-        old = pq.read_table(self.root / old_entry.file) if old_entry else BARS_1M.empty_table()
+        old = read_table(self.root, old_entry) if old_entry else BARS_1M.empty_table()
         changed, unchanged_rows = _changed_symbols(old, rows, replace, day)
         report.bars_unchanged += unchanged_rows
         if not changed:
@@ -269,7 +264,7 @@ class _Transaction:
         """Rewrite each touched month of the daily-values table."""
         for month, new_parts in self.daily_rows.items():
             old_entry = self.manifest.daily.get(month)
-            old = pq.read_table(self.root / old_entry.file) if old_entry else DAILY.empty_table()
+            old = read_table(self.root, old_entry) if old_entry else DAILY.empty_table()
             dropped = np.zeros(old.num_rows, dtype=bool)
             for day, symbols in self.daily_dropped[month]:
                 same_day = pc.equal(old.column("date"), pa.scalar(day, pa.date32()))
