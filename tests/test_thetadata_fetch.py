@@ -1,15 +1,25 @@
-"""fetch_ohlc against a fake Theta Terminal: files and content, paging, resume, NO_DATA, retries, bounds."""
+"""fetch_ohlc against a fake Theta Terminal: files and content, paging, resume, NO_DATA, retries, bounds, and
+the terminal URL's safety (loopback, http(s), no redirects, size cap, no password shown).
+
+No test reaches beyond this machine: every name and address is resolved through `loopback_only`.
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime
+import io
+import ipaddress
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
 from tapescan.errors import IngestError
+from tapescan.ingest import thetadata_fetch
 from tapescan.ingest.thetadata_fetch import (
     FetchReport,
     chunk_path,
@@ -37,6 +47,46 @@ def expected_v2(symbol: str, start: D, end: D, holidays: tuple[D, ...] = ()) -> 
 
 def expected(api: str, symbol: str, start: D, end: D) -> bytes:
     return v3_csv(symbol, start, end).encode() if api == "v3" else expected_v2(symbol, start, end)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Whatever the code under test does, a host that is not localhost or a loopback address is never looked up."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise socket.gaierror(socket.EAI_NONAME, f"test: {host!r} is not looked up")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+class Opened:
+    """What urllib was asked to open (`urls`), and the responses to give (`answers`; refused when none left)."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self.answers: list[io.BytesIO] = []
+
+
+@pytest.fixture
+def opened(monkeypatch) -> Opened:
+    """Record every URL urllib opens instead of connecting anywhere."""
+    record = Opened()
+
+    def open_(self, request, *args, **kwargs):
+        record.urls.append(getattr(request, "full_url", request))
+        if record.answers:
+            return record.answers.pop(0)
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", open_)
+    return record
 
 
 def fetch(terminal: FakeTerminal, symbols: list[str], start: D, end: D, dest, **kwargs) -> FetchReport:
@@ -233,3 +283,134 @@ def test_bad_range_and_empty_symbols_are_rejected(tmp_path):
         fetch_ohlc(["AAPL"], D(2024, 2, 1), D(2024, 1, 31), tmp_path, base_url="http://127.0.0.1:9")
     with pytest.raises(IngestError, match="no symbols"):
         fetch_ohlc([], *JAN, tmp_path, base_url="http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("url", [
+    "http://192.0.2.1:25503", "https://10.0.0.5", "http://[2001:db8::1]:25503", "http://theta.example.com:25503",
+    "http://127.0.0.1.example.com:25503", "http://localhost.example.com",
+])
+def test_a_terminal_url_off_this_machine_is_refused_before_any_request(tmp_path, opened, url):
+    with pytest.raises(IngestError, match=r"is not on this machine .*Pass --allow-remote-terminal"):
+        fetch_ohlc(["AAPL"], *JAN, tmp_path / "dest", base_url=url, backoff_s=0.0)
+    assert opened.urls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.5.5.5", "[::1]", "[::ffff:127.0.0.1]"])
+def test_loopback_terminal_urls_are_requested(tmp_path, opened, host):
+    with pytest.raises(IngestError, match="not reachable"):
+        fetch_ohlc(["AAPL"], *JAN, tmp_path, base_url=f"http://{host}:25503", backoff_s=0.0)
+    assert [url.split("/v3/")[0] for url in opened.urls] == [f"http://{host}:25503"]
+
+
+def test_allow_remote_terminal_lets_a_remote_name_through_to_the_request(tmp_path, opened):
+    with pytest.raises(IngestError, match=r"not reachable at http://theta\.example\.com:25503 "):
+        fetch_ohlc(["AAPL"], *JAN, tmp_path, base_url="http://theta.example.com:25503/", backoff_s=0.0,
+                   allow_remote_terminal=True)
+    query = "symbol=AAPL&start_date=20240102&end_date=20240131&interval=1m&format=csv"
+    assert opened.urls == [f"http://theta.example.com:25503/v3/stock/history/ohlc?{query}"]
+
+
+@pytest.mark.parametrize("url", ["file://{tmp}/terminal", "ftp://127.0.0.1:9", "localhost:25503", "127.0.0.1:25503"])
+def test_a_terminal_url_that_is_not_http_is_refused(tmp_path, url):
+    """`file://` used to read this file into the store."""
+    query = "symbol=AAPL&start_date=20240102&end_date=20240131&interval=1m&format=csv"
+    served = tmp_path / f"terminal/v3/stock/history/ohlc?{query}"  # the file a file:// URL names
+    served.parent.mkdir(parents=True)
+    served.write_text(v3_csv("AAPL", *JAN))
+    dest = tmp_path / "dest"
+    with pytest.raises(IngestError, match=r"is not http:// or https://: pass --terminal http://127\.0\.0\.1:PORT"):
+        fetch_ohlc(["AAPL"], *JAN, dest, base_url=url.format(tmp=tmp_path), retries=0)
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize("api", ["v3", "v2"])
+def test_a_redirect_is_an_error_naming_the_url_and_is_not_followed(tmp_path, api):
+    with FakeTerminal() as terminal:
+        terminal.redirect["AAPL"] = f"{terminal.url}/elsewhere"
+        with pytest.raises(IngestError) as raised:
+            fetch(terminal, ["AAPL"], *JAN, tmp_path, api=api)
+    message = str(raised.value)
+    assert "HTTP 302 for AAPL 2024-01-02..2024-01-31" in message and f"(GET {terminal.url}/v" in message
+    assert f"a redirect to {terminal.url}/elsewhere: redirects are not followed" in message
+    assert len(terminal.requests) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_v2_next_page_is_asked_of_the_same_terminal(tmp_path):
+    """Only the path and query of a next_page are used: it cannot send requests elsewhere."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        elsewhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with FakeTerminal(page_size=10, next_page_base=elsewhere) as terminal:
+        report = fetch(terminal, ["AAPL"], *JAN, tmp_path, api="v2", retries=0)
+    assert (report.requests, len(terminal.requests)) == (9, 9)
+    assert (tmp_path / "AAPL_20240102_20240131_1m.csv").read_bytes() == expected_v2("AAPL", *JAN)
+
+
+@pytest.mark.parametrize("api", ["v3", "v2"])
+def test_an_answer_over_the_size_cap_stops_the_fetch_and_leaves_no_file(tmp_path, monkeypatch, api):
+    monkeypatch.setattr(thetadata_fetch, "MAX_RESPONSE_BYTES", 1000)
+    monkeypatch.setattr(thetadata_fetch, "_BLOCK_BYTES", 300)  # v3: some blocks are written before the cap
+    dest = tmp_path / "dest"
+    with FakeTerminal() as terminal, pytest.raises(IngestError) as raised:
+        fetch(terminal, ["AAPL"], *JAN, dest, api=api)
+    message = str(raised.value)
+    assert f"the answer to GET {terminal.url}/v" in message and "is larger than 1,000 bytes" in message
+    assert "Nothing of that month was kept" in message
+    assert len(terminal.requests) == 1  # not retried
+    assert list(dest.glob("*")) == []  # no partial or temporary file
+
+
+class BlocksOnly(io.BytesIO):
+    """A response body that refuses to be read whole."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        assert size is not None and 0 < size <= 2**20, f"read({size}) of a whole answer"
+        return super().read(size)
+
+
+def test_an_answer_is_streamed_to_the_file_in_blocks(tmp_path, opened):
+    body = v3_csv("AAPL", *JAN).encode() * 20  # several blocks
+    opened.answers.append(BlocksOnly(body))
+    report = fetch_ohlc(["AAPL"], *JAN, tmp_path, backoff_s=0.0)
+    assert report.written == [tmp_path / "AAPL_20240102_20240131_1m.csv"]
+    assert report.written[0].read_bytes() == body
+
+
+def credentials_in(url: str) -> str:
+    return url.replace("http://", "http://user:secret@")
+
+
+@pytest.mark.parametrize("fault", [{"fail": {"AAPL": 403}}, {"drop": {"AAPL": 99}}, {"redirect": {"AAPL": "x"}},
+                                   {"size": 1000}])
+def test_a_password_in_the_terminal_url_is_never_shown(tmp_path, monkeypatch, fault):
+    monkeypatch.setattr(thetadata_fetch, "MAX_RESPONSE_BYTES", fault.pop("size", 2**20))
+    if "redirect" in fault:
+        fault["redirect"] = {"AAPL": "http://user:secret@127.0.0.1:9/x"}
+    with FakeTerminal(**fault) as terminal, pytest.raises(IngestError) as raised:
+        fetch_ohlc(["AAPL"], *JAN, tmp_path, base_url=credentials_in(terminal.url), backoff_s=0.0, retries=1)
+    message = str(raised.value)
+    assert "secret" not in message
+    assert credentials_in(terminal.url).replace("secret", "***") in message
+
+
+def test_a_password_is_not_shown_when_the_terminal_is_unreachable(tmp_path, opened):
+    with pytest.raises(IngestError, match=r"not reachable at http://user:\*\*\*@127\.0\.0\.1:25503 ") as raised:
+        fetch_ohlc(["AAPL"], *JAN, tmp_path, base_url="http://user:secret@127.0.0.1:25503", backoff_s=0.0)
+    assert "secret" not in str(raised.value)
+    assert all("secret" not in url and "user" not in url for url in opened.urls)
+
+
+def test_a_password_is_refused_in_a_url_off_this_machine_without_being_shown(tmp_path):
+    with pytest.raises(IngestError, match=r"http://user:\*\*\*@192\.0\.2\.1 is not on this machine") as raised:
+        fetch_ohlc(["AAPL"], *JAN, tmp_path, base_url="http://user:secret@192.0.2.1")
+    assert "secret" not in str(raised.value)
+
+
+def test_a_user_and_password_in_the_url_are_sent_as_basic_authentication(tmp_path):
+    with FakeTerminal(page_size=40) as terminal:
+        url = credentials_in(terminal.url).replace("secret", "s%40cret")
+        fetch_ohlc(["AAPL"], *JAN, tmp_path, api="v2", base_url=url)
+    token = base64.b64encode(b"user:s@cret").decode()
+    assert terminal.authorization == [f"Basic {token}"] * 3  # every page

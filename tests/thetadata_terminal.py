@@ -4,8 +4,8 @@ Bars are generated deterministically from the symbol, day and minute (see :func:
 compute what a fetch must have written. Every weekday not listed in `holidays` has `SESSION_MINUTES`
 minutes from 09:30; minute `EMPTY_MINUTE` has no trades: v3 sends it as a NaN bar with volume 0 (as the real
 terminal does), v2 leaves it out. The server can also page v2 answers, answer NO_DATA (HTTP 472), drop the
-connection, send a truncated body, or answer an HTTP error, per symbol; it records every request and the
-most requests it had in flight at once.
+connection, send a truncated body, answer an HTTP error or redirect, per symbol; it records every request,
+its Authorization header and the most requests it had in flight at once.
 
 Use it as a context manager::
 
@@ -114,8 +114,9 @@ class FakeTerminal:
 
     page_size: v2 rows per page (None: one page). holidays: weekdays without bars. no_data: symbols answered
     with HTTP 472. drop / truncate: symbol -> how many of its first requests get the connection closed
-    without an answer / a truncated body. fail: symbol -> HTTP status always answered. delay_s: time each
-    answer takes, so that concurrent requests overlap.
+    without an answer / a truncated body. fail: symbol -> HTTP status always answered. redirect: symbol -> the
+    URL of an HTTP 302 always answered. next_page_base: the scheme and host v2 next_page URLs name (default
+    this server's). delay_s: time each answer takes, so that concurrent requests overlap.
     """
 
     def __init__(
@@ -127,6 +128,8 @@ class FakeTerminal:
         drop: dict[str, int] | None = None,
         truncate: dict[str, int] | None = None,
         fail: dict[str, int] | None = None,
+        redirect: dict[str, str] | None = None,
+        next_page_base: str | None = None,
         delay_s: float = 0.0,
     ) -> None:
         self.page_size = page_size
@@ -135,8 +138,11 @@ class FakeTerminal:
         self.drop = dict(drop or {})
         self.truncate = dict(truncate or {})
         self.fail = dict(fail or {})
+        self.redirect = dict(redirect or {})
+        self.next_page_base = next_page_base
         self.delay_s = delay_s
         self.requests: list[str] = []  # path and query of every request, in arrival order
+        self.authorization: list[str | None] = []  # the Authorization header of every request
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -162,6 +168,7 @@ class FakeTerminal:
         """Answer one request, counting it while in flight."""
         with self._lock:
             self.requests.append(handler.path)
+            self.authorization.append(handler.headers.get("Authorization"))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -199,6 +206,8 @@ class FakeTerminal:
             return None
         if symbol in self.fail:
             return _send(handler, self.fail[symbol], b"ERROR: simulated failure")
+        if symbol in self.redirect:
+            return _send(handler, 302, b"moved", headers={"Location": self.redirect[symbol]})
         if symbol in self.no_data:
             return _send(handler, 472, NO_DATA_BODY)
         if symbol_key == "symbol":
@@ -221,7 +230,8 @@ class FakeTerminal:
         has_next = (page + 1) * size < len(rows)
         if has_next:
             query = {"root": symbol, "start_date": f"{start:%Y%m%d}", "end_date": f"{end:%Y%m%d}", "ivl": "60000"}
-            next_page = f"{self.url}{V2_PATH}?{urllib.parse.urlencode({**query, 'page': page + 1})}"
+            page_query = urllib.parse.urlencode({**query, "page": page + 1})
+            next_page = f"{self.next_page_base or self.url}{V2_PATH}?{page_query}"
         else:
             next_page = "null"
         doc = {
@@ -248,9 +258,17 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test output quiet."""
 
 
-def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str = "text/plain") -> None:
+def _send(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str = "text/plain",
+    headers: dict[str, str] | None = None,
+) -> None:
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)

@@ -57,6 +57,8 @@ def ingest(
     terminal: str | None = typer.Option(None, "--terminal", metavar="URL", help="thetadata: Theta Terminal URL (default http://127.0.0.1:25503 for v3)."),
     api: str = typer.Option("v3", "--api", help="thetadata: terminal API version, v3 or v2."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, help="thetadata: requests at once (your subscription's limit)."),
+    allow_remote_terminal: bool = typer.Option(
+        False, "--allow-remote-terminal", help="thetadata: let --terminal name another machine (it gets your subscription's requests)."),
 ) -> None:
     """Validate vendor files row by row into the store; bad rows go to quarantine/, a report to reports/."""
     if adjustment is not None and adjustment not in ADJUSTMENTS:
@@ -68,7 +70,7 @@ def ingest(
     if symbols:
         if vendor is not Vendor.thetadata:
             raise IngestError("--symbols downloads from the Theta Terminal; it works with the thetadata vendor only.")
-        inputs.append(_download(ctx, store, symbols, start, end, terminal, api, concurrency))
+        inputs.append(_download(ctx, store, symbols, start, end, terminal, api, concurrency, allow_remote_terminal))
     if not inputs:
         raise IngestError("give files, folders or zip archives to ingest (or, for thetadata, --symbols to download).")
     with _progress(ctx) as progress:
@@ -102,7 +104,7 @@ def _parse_map(text: str | None) -> dict[str, str]:
 
 def _download(
     ctx: typer.Context, store: Path, symbols: str, start: str | None, end: str | None,
-    terminal: str | None, api: str, concurrency: int,
+    terminal: str | None, api: str, concurrency: int, allow_remote_terminal: bool,
 ) -> Path:
     """Fetch the range from the Theta Terminal into STORE/downloads/thetadata (resumable); return that folder."""
     if start is None or end is None:
@@ -113,7 +115,8 @@ def _download(
     dest = store.expanduser() / DOWNLOADS
     tickers = [part.strip().upper() for part in symbols.split(",") if part.strip()]
     report = fetch_ohlc(tickers, calendar.to_date(start), calendar.to_date(end), dest, api=api,  # type: ignore[arg-type]
-                        base_url=terminal, concurrency=concurrency, prepare_dest=lambda: _make_folder(store, dest))
+                        base_url=terminal, concurrency=concurrency, prepare_dest=lambda: _make_folder(store, dest),
+                        allow_remote_terminal=allow_remote_terminal)
     say(ctx, f"Theta Terminal: {len(report.written)} file(s) downloaded, {len(report.skipped)} already there, "
              f"{len(report.no_data)} without data, {report.requests} request(s), {report.retries} retried.")
     return dest
