@@ -4,18 +4,25 @@ A reader sees either the old file or the new one, never a half-written one, even
 is killed (the rename is atomic on POSIX file systems; the fsyncs make it durable across power loss).
 The new file gets the mode any other program would give it (0666 less the umask), not mkstemp's private
 0600: stores and results are meant to be read by other users, containers and Dask workers.
+A write that runs out of disk space or quota raises :class:`~tapescan.errors.DiskFullError` naming the folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from tapescan.errors import DiskFullError
+
 _UMASK_LOCK = threading.Lock()
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+# pyarrow raises OSError with the C library's text and no errno.
+_DISK_FULL_TEXTS = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
 
 
 def current_umask() -> int:
@@ -47,30 +54,57 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` is a write that ran out of disk space or quota (ENOSPC, EDQUOT, or an OSError saying so)."""
+    return isinstance(error, OSError) and (
+        error.errno in _DISK_FULL_ERRNOS or any(text in str(error) for text in _DISK_FULL_TEXTS))
+
+
+def disk_full_error(folder: Path | str | None, outcome: str) -> DiskFullError:
+    """The error for a full disk holding `folder` (None: not known); `outcome` says what was left as it was."""
+    disk = "the disk" if folder is None else f"the disk holding {folder}"
+    return DiskFullError(f"{disk} is full; {outcome} Free some space on it and run the command again.")
+
+
+@contextlib.contextmanager
+def disk_full_named(folder: Path, outcome: str) -> Iterator[None]:
+    """Turn running out of space in the block into a DiskFullError naming `folder` and saying `outcome` (what
+    was left as it was); for writes that do not go through atomic_path, such as staging spills."""
+    try:
+        yield
+    except OSError as error:
+        if not is_disk_full(error) or isinstance(error, DiskFullError):
+            raise
+        raise disk_full_error(folder, outcome) from error
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target`, on error it is removed.
 
-    The caller writes the whole file to the yielded path (by any library), then leaves the block.
+    The caller writes the whole file to the yielded path (by any library), then leaves the block. Running out of
+    space inside the block or at the fsync/rename raises DiskFullError (the temporary file is removed first).
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, default_file_mode())  # mkstemp makes it 0600
-    finally:
-        os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    with disk_full_named(target.parent, f"{target.name} was not written and is as it was (nothing half-written is "
+                                        "left; a store keeps the commits completed before this one)."):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            os.fchmod(fd, default_file_mode())  # mkstemp makes it 0600
+        finally:
+            os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            yield tmp
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+    fsync_dir(target.parent)
 
 
 def write_bytes_atomic(target: Path | str, data: bytes) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 
-def tapescan(*args: str) -> subprocess.CompletedProcess:
-    """`tapescan ARGS...` in a fresh Python process; stdout and stderr captured as text."""
-    return subprocess.run([sys.executable, "-m", "tapescan.cli.main", *args], capture_output=True, text=True)
+def tapescan(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """`tapescan ARGS...` in a fresh Python process; stdout and stderr captured as text. With `timeout`, a hang
+    fails the test (subprocess.TimeoutExpired) instead of stalling the suite."""
+    return subprocess.run([sys.executable, "-m", "tapescan.cli.main", *args], capture_output=True, text=True,
+                          timeout=timeout)

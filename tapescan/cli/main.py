@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from enum import Enum
+from pathlib import Path
 
 import pydantic
 import typer
@@ -32,6 +33,7 @@ from tapescan.cli import (
 )
 from tapescan.cli.context import CliOptions, stderr_console
 from tapescan.errors import TapescanError
+from tapescan.fsio import disk_full_error, is_disk_full
 
 
 class BackendChoice(str, Enum):
@@ -156,6 +158,14 @@ def _run(args: list[str]) -> int:
     return status if isinstance(status, int) else 0
 
 
+def _disk_full(error: OSError) -> TapescanError:
+    """A full disk met outside an atomic write (a staging spill, a library's own write): what is true then."""
+    folder = Path(error.filename).parent if error.filename else None
+    return disk_full_error(folder, "the command stopped there. Nothing half-written was left behind: tapescan "
+                                   "writes every file aside and renames it into place, and a store keeps the commits "
+                                   "completed before.")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     args = sys.argv[1:] if argv is None else argv
@@ -179,9 +189,12 @@ def main(argv: list[str] | None = None) -> None:
             raise
         stderr_console().print(f"[bold red]error:[/] {escape(_plain_validation_message(error))}", highlight=False)
         sys.exit(2)
-    except Exception as error:  # a bug: say so briefly, show the traceback only on request
+    except Exception as error:  # a bug (unless the disk is full): say so briefly, the traceback only on request
         if debug:
             raise
+        if is_disk_full(error):
+            stderr_console().print(f"[bold red]error:[/] {escape(str(_disk_full(error)))}", highlight=False)
+            sys.exit(2)
         stderr_console().print(
             f"[bold red]internal error:[/] {type(error).__name__}: {escape(str(error))}\n"
             "This is a bug in tapescan. Run the same command with --debug for the traceback and report it.",

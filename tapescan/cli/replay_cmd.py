@@ -11,6 +11,18 @@ from tapescan.cli.context import options, progress_bar, say
 from tapescan.cli.store_options import STORE_OPTION
 from tapescan.store import Store
 from tapescan.stream import SystemManager, load_replay_config
+from tapescan.stream.config import check_speed
+from tapescan.stream.system import name_symbols
+
+
+def _speed_flag(value: float | None) -> float | None:
+    """--speed checked as the config's `speed` is, naming the flag (NaN would make the replay wait forever)."""
+    if value is None:
+        return None
+    try:
+        return check_speed(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def replay(
@@ -19,8 +31,9 @@ def replay(
     store: Path = STORE_OPTION,
     start: str = typer.Option(..., "--start", metavar="DATE", help="First session, YYYY-MM-DD."),
     end: str = typer.Option(..., "--end", metavar="DATE", help="Last session, YYYY-MM-DD."),
-    speed: float | None = typer.Option(None, "--speed", help="Replay speed (0 = data-driven; x = x times real time)."
-                                                             " Overrides the config's."),
+    speed: float | None = typer.Option(None, "--speed", callback=_speed_flag,
+                                       help="Replay speed (0 = data-driven; x = x times real time). Overrides the "
+                                            "config's."),
     snapshot: Path | None = typer.Option(None, "--snapshot", metavar="DIR", help="Write one snapshot CSV per session into DIR."),
 ) -> None:
     """Replay sessions into session_data through the coordinator and data-upkeep threads."""
@@ -28,6 +41,9 @@ def replay(
     if speed is not None:
         settings = settings.model_copy(update={"speed": speed})
     system = SystemManager(Store(store), settings, start, end, snapshot_dir=snapshot, backend=options(ctx).backend)
+    if system.symbols_without_data:
+        say(ctx, f"no bars from {system.days[0]} to {system.days[-1]} for {name_symbols(system.symbols_without_data)} "
+                 "(left empty in session_data).", "warning")
     started = time.perf_counter()
     with progress_bar(ctx, "replaying", total=len(system.days), unit="sessions") as advance:
         done = 0

@@ -38,6 +38,10 @@ ROOT_KEY = "market_scanner_config"
 SESSION_OPEN = datetime.time(9, 30)
 SESSION_CLOSE = datetime.time(16, 0)
 DEFAULT_DAYS = 10
+#: The longest trailing window: about 40 years of NYSE sessions (~252 a year), more than any store holds.
+MAX_DAYS = 10_000
+#: The longest step between scan times: a whole regular session, 09:30-16:00.
+MAX_INTERVAL_MINUTES = 390
 
 # Config key -> metric name of metrics.md, in the order of that page (and of filters()).
 METRIC_OF_KEY = {
@@ -129,11 +133,14 @@ def _number(value: Any, name: str) -> float | None:
     return number
 
 
-def _whole(value: Any, name: str, unit: str) -> int:
-    """A count of at least 1 (``10.0`` is fine, ``2.5``, ``true`` and ``"10"`` are not)."""
+def _whole(value: Any, name: str, unit: str, most: int, why: str) -> int:
+    """A count from 1 to ``most`` (``10.0`` is fine, ``2.5``, ``true`` and ``"10"`` are not); ``why`` says what
+    ``most`` stands for, so that a value no calendar has is refused here, not deep in the scan."""
     whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if isinstance(value, bool) or not whole or value < 1:
         raise _problem(f"{name} must be a whole number of {unit}, at least 1 (got {_describe(value)})")
+    if value > most:
+        raise _problem(f"{name} must be at most {most} {unit} ({why}; got {_describe(value)})")
     return int(value)
 
 
@@ -219,7 +226,7 @@ class WindowFilterBlock(FilterBlock):
     @field_validator("days", mode="before")
     @classmethod
     def _days(cls, value: Any) -> int:
-        return _whole(value, "days", "sessions")
+        return _whole(value, "days", "sessions", MAX_DAYS, "about 40 years of trading sessions")
 
 
 class ScannerConfig(BaseModel):
@@ -271,7 +278,8 @@ class ScannerConfig(BaseModel):
     @field_validator("interval_minutes", mode="before")
     @classmethod
     def _interval(cls, value: Any) -> int:
-        return _whole(value, "interval_minutes", "minutes")
+        return _whole(value, "interval_minutes", "minutes", MAX_INTERVAL_MINUTES,
+                      "the length of the regular session, 09:30-16:00")
 
     @field_validator("point_in_time", mode="before")
     @classmethod

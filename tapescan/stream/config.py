@@ -8,6 +8,7 @@ completeness requirement"), so `streams_of` adds `1m` in that case.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tapescan.configfile import ConfigKind, check_kind, plain_problem, read_document
 from tapescan.errors import TapescanError
+from tapescan.scanner.groups import clean_ticker
 
 StreamType = Literal["1m", "1s", "quote", "tick"]
 #: Input stream types, in the order items with the same event time are moved into session_data: bars first
@@ -37,6 +39,14 @@ def _clock(value: object) -> dt.time:
         raise ValueError(f"{value!r} is not a time of day; write HH:MM in ET, such as \"09:30\"") from None
 
 
+def check_speed(speed: float) -> float:
+    """A replay speed: 0 (data-driven) or a finite factor above 0; ValueError in plain words otherwise (NaN would
+    never make an item due, so the replay would wait forever; a negative or infinite speed means nothing)."""
+    if not (math.isfinite(speed) and speed >= 0):
+        raise ValueError(f"speed must be 0 (data-driven) or a finite number above 0, such as 60 (got {speed})")
+    return speed
+
+
 class ReplayConfig(BaseModel):
     """What a replay streams into session_data, and how."""
 
@@ -47,7 +57,7 @@ class ReplayConfig(BaseModel):
     derived_intervals: list[int] = [5]
     start_time: dt.time = dt.time(9, 30)
     end_time: dt.time = dt.time(16, 0)
-    speed: float = Field(0.0, ge=0)
+    speed: float = 0.0
     historical_bars_trailing_days: int = Field(0, ge=0)
     historical_bars_types: list[int] = []
     session_timeout_seconds: float = Field(60.0, gt=0)
@@ -55,12 +65,15 @@ class ReplayConfig(BaseModel):
     @field_validator("symbols")
     @classmethod
     def _tickers(cls, symbols: list[str]) -> list[str]:
-        cleaned = [s.strip().upper() for s in symbols]
-        if any(not s for s in cleaned):
-            raise ValueError("a ticker cannot be empty")
+        cleaned = [clean_ticker(s) for s in symbols]
         if len(set(cleaned)) != len(cleaned):
             raise ValueError("a symbol is listed twice")
         return cleaned
+
+    @field_validator("speed")
+    @classmethod
+    def _speed(cls, speed: float) -> float:
+        return check_speed(speed)
 
     @field_validator("start_time", "end_time", mode="before")
     @classmethod

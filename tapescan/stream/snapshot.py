@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.fsio import atomic_path
+from tapescan.fsio import atomic_path, disk_full_named
 from tapescan.stream.config import ReplayConfig, Roster
 from tapescan.stream.queues import NONE, InputQueue
 from tapescan.stream.session_data import SessionData
@@ -75,7 +75,13 @@ class SnapshotWriter:
         tmp = self._stack.enter_context(atomic_path(self.folder / f"{data.date.isoformat()}.csv"))
         handle = self._stack.enter_context(open(tmp, "w", encoding="utf-8", newline=""))
         self._writer = csv.writer(handle)
-        self._writer.writerow(header(self.config, self.roster))
+        self._write(header(self.config, self.roster))
+
+    def _write(self, cells: list) -> None:
+        """One CSV row; a full disk is named (the run then stops and abandon() drops this session's file)."""
+        with disk_full_named(self.folder, "this session's snapshot was dropped and the older ones are as they were "
+                                          "(nothing half-written is left)."):
+            self._writer.writerow(cells)
 
     def close(self) -> None:
         """Finish the current file (it appears under its final name)."""
@@ -86,7 +92,7 @@ class SnapshotWriter:
     def abandon(self) -> None:
         """Drop the current file (the run failed): no half-written snapshot is left behind."""
         if self._stack is not None:
-            with contextlib.suppress(RuntimeError):
+            with contextlib.suppress(RuntimeError, OSError):  # OSError: closing the file on a full disk
                 self._stack.__exit__(RuntimeError, RuntimeError("run failed"), None)
             self._stack, self._writer = None, None
 
@@ -119,4 +125,4 @@ class SnapshotWriter:
             for kind in session_types(config, roster, s):
                 newest = data.newest.get(kind)
                 cells.append("" if newest is None else iso(int(newest[i])))
-        self._writer.writerow(cells)
+        self._write(cells)

@@ -79,6 +79,13 @@ class SystemManager:
         self.days = [d for d in store.sessions() if first <= d <= last] if live is None else [live.day]
         if not self.days:
             raise TapescanError(f"the store holds no session from {first} to {last}; pick a stored range.")
+        #: Configured symbols with no bar in the replayed sessions (they stay empty); none in live mode.
+        self.symbols_without_data = [] if live is not None else symbols_without_data(store, config.symbols, self.days)
+        if len(self.symbols_without_data) == len(config.symbols):
+            raise TapescanError(
+                f"no symbol of the replay config has bars in the store from {self.days[0]} to {self.days[-1]} "
+                f"({name_symbols(config.symbols)}); every session would only wait out the session timeout. "
+                "Check the symbols (`tapescan info STORE --all-symbols` lists them) or pick a range they cover.")
         self.store, self.config, self.live = store, config, live
         self.mode = "backtest" if live is None else "live"
         self.time = time or RealTime()
@@ -215,6 +222,19 @@ class SystemManager:
             self.upkeep.inbox.put(Stop())
             self.state = SystemState.STOPPED
             self._finished.set()
+
+
+def symbols_without_data(store: Store, symbols: Sequence[str], days: Sequence[dt.date]) -> list[str]:
+    """The symbols of `symbols` without a bar in the sessions `days[0]` to `days[-1]` (read from the daily table,
+    which is small), in their order: the ones a replay of those days would leave empty."""
+    present = set(store.read_daily(days[0], days[-1], list(symbols))["symbol"])
+    return [symbol for symbol in symbols if symbol not in present]
+
+
+def name_symbols(symbols: Sequence[str], most: int = 10) -> str:
+    """Up to `most` symbols, comma-separated, then how many more there are."""
+    named = ", ".join(symbols[:most])
+    return named if len(symbols) <= most else f"{named} and {len(symbols) - most} more"
 
 
 def _timestamp(ns: int) -> pd.Timestamp:
