@@ -1,5 +1,8 @@
 """Writing a command's DataFrame result: to a .csv/.parquet/.json file atomically, or to the screen.
 
+No output may land inside a tapescan store (`--output STORE/manifest.json` would replace the manifest and
+lose the store): a path that resolves into a store's folder, or to the folder itself, is refused.
+
 Time-zone-aware timestamps are written as ISO 8601 with their offset (`2024-01-02T09:30:00-05:00`) in text
 formats and as Arrow timestamps with their zone in Parquet.
 """
@@ -19,14 +22,39 @@ from rich.table import Table
 from tapescan.cli.context import stdout_console
 from tapescan.errors import TapescanError
 from tapescan.fsio import atomic_path
+from tapescan.store.manifest import MANIFEST_NAME
 
 SUFFIXES = (".csv", ".parquet", ".json")
 
 
+def enclosing_store(path: Path) -> Path | None:
+    """The tapescan store (a folder holding manifest.json) that `path` is in or is, after resolving symlinks
+    and `..`; None when there is none."""
+    resolved = path.expanduser().resolve()
+    for folder in (resolved, *resolved.parents):
+        try:
+            if (folder / MANIFEST_NAME).is_file():
+                return folder
+        except OSError:  # an unreadable folder on the way up holds no store we could harm
+            continue
+    return None
+
+
+def refuse_inside_store(path: Path, option: str) -> None:
+    """TapescanError when `path` (given as `option`) would write into a store, which tapescan alone writes."""
+    store = enclosing_store(path)
+    if store is not None:
+        raise TapescanError(
+            f"{option} {path} is inside the tapescan store {store}; writing there could destroy the store. "
+            "Write it elsewhere, outside any store's folder."
+        )
+
+
 def check_output_path(output: Path | None) -> None:
-    """Fail before any work is done when the output file's type or folder is unusable."""
+    """Fail before any work is done when the output file's type or folder is unusable, or lies in a store."""
     if output is None:
         return
+    refuse_inside_store(output, "--output")
     if output.suffix.lower() not in SUFFIXES:
         raise TapescanError(
             f"--output {output}: unknown file type {output.suffix!r}; use a name ending in "

@@ -2,15 +2,23 @@
 
 Nothing is ever extracted: zip members are streamed, so no path inside an archive can write anywhere.
 Members whose names are absolute or climb out with `..` are refused all the same, as the sign of a
-hostile or broken archive.
+hostile or broken archive; so are members whose data fails to decompress or its CRC check, when read.
+
+Only regular files are read (a symlink to one is fine): a FIFO would block forever and a device such as
+/dev/zero never ends, so a path named on the command line that is neither a regular file nor a folder is
+refused before it is opened. Inside a folder such entries, and links to folders (never followed, so that a
+walk cannot loop or leave the folder's tree), are passed over.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
+import stat
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +30,9 @@ from tapescan.errors import IngestError
 #: File endings taken from folders and archives; a file named explicitly is always read.
 DATA_SUFFIXES = (".txt", ".csv")
 PARQUET_SUFFIXES = (".parquet",)  # the csv vendor also reads Parquet
+#: What a path that is not a regular file is, in words for messages.
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
 
 
 @dataclass(frozen=True)
@@ -54,14 +65,48 @@ class Source:
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO]:
-        """The file's bytes as a stream."""
+        """The file's bytes as a stream; IngestError naming the member when a zip member turns out damaged."""
         if self.member is None:
-            with open(self.path, "rb") as handle:
+            with _open_regular(self.path) as handle:
                 yield handle
-        else:
-            stat = self.path.stat()
-            with _archive(self.path, stat.st_mtime_ns, stat.st_size).open(self.member) as handle:
+            return
+        info = self.path.stat()
+        try:
+            with _archive(self.path, info.st_mtime_ns, info.st_size).open(self.member) as handle:
                 yield handle
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise IngestError(f"{self.path}: member {self.member} is damaged ({_damage(error)}); "
+                              "re-download the archive.") from error
+
+
+def _damage(error: Exception) -> str:
+    """What is wrong with a zip member, in a few words, from the error reading it raised."""
+    if "CRC" in str(error):
+        return "bad CRC"
+    if isinstance(error, EOFError):
+        return "its data ends early"
+    return f"its data cannot be read: {error}"
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading, refused unless it is a regular file. Opened non-blocking and checked on
+    the open descriptor, so that a FIFO swapped in after discovery cannot block the read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        _refuse_irregular(path, os.fstat(fd).st_mode)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _refuse_irregular(path: Path, mode: int) -> None:
+    """IngestError unless `mode` (from stat) is a regular file's, naming what the path is instead."""
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+    raise IngestError(f"{path} is not a regular file ({kind}); give files, folders or zip archives.")
 
 
 @functools.lru_cache(maxsize=4)
@@ -88,20 +133,29 @@ def discover(paths: Iterable[Path | str], suffixes: tuple[str, ...] = DATA_SUFFI
         if not path.exists():
             raise IngestError(f"{path} does not exist; give files, folders or zip archives to ingest.")
         if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if child.name.startswith("."):
-                    continue
-                if _is_zip(child):
-                    sources.extend(_zip_members(child, suffixes, skipped))
-                elif child.suffix.lower() in suffixes:
-                    sources.append(Source(child, None, child.stat().st_size))
-                else:
-                    skipped.append(str(child))
-        elif _is_zip(path):
+            sources.extend(_folder_sources(path, suffixes, skipped))
+            continue
+        _refuse_irregular(path, path.stat().st_mode)
+        if _is_zip(path):
             sources.extend(_zip_members(path, suffixes, skipped))
         else:
             sources.append(Source(path, None, path.stat().st_size))
     return Discovery(sources=_unique(sources), skipped=skipped)
+
+
+def _folder_sources(folder: Path, suffixes: tuple[str, ...], skipped: list[str]) -> list[Source]:
+    """The data files in `folder` and its subfolders, other file types listed in `skipped`. Hidden files,
+    entries that are not regular files (FIFOs, devices, sockets) and links to folders are passed over:
+    rglob does not descend into linked folders, and `is_file` is true only of (links to) regular files."""
+    sources: list[Source] = []
+    for child in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        if _is_zip(child):
+            sources.extend(_zip_members(child, suffixes, skipped))
+        elif child.suffix.lower() in suffixes:
+            sources.append(Source(child, None, child.stat().st_size))
+        else:
+            skipped.append(str(child))
+    return sources
 
 
 def _is_zip(path: Path) -> bool:

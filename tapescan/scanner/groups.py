@@ -17,7 +17,10 @@ approximate (docs/SCANNER.md "Groups"); after the files' last changes it equals 
 
 User groups are text files ``STORE/groups/NAME.txt``, one ticker per line, ``#`` comments and blank lines
 ignored; NAME, upper-cased, is the group's name. Tickers are kept as written (upper-cased), like the packaged
-files write them (``BRK.B``), never rewritten to another vendor's spelling.
+files write them (``BRK.B``), never rewritten to another vendor's spelling. A group file must be a regular
+file inside the store's groups folder (a symlink is followed only if it resolves there), and an error about a
+bad line quotes at most a short, sanitized excerpt of it, so that a group file can never be used to read or
+show a file from elsewhere (or to block on a FIFO or device).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import datetime
 import functools
 import importlib.resources
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -37,6 +41,7 @@ GROUPS_FOLDER = "groups"
 
 # The tickers a store can hold (the same rule as ingest): letters, digits, '.', '-', '^'.
 _TICKER = re.compile(r"[A-Z0-9.^\-]{1,20}")
+_EXCERPT_CHARS = 24  # longer than any ticker, so a near-miss is shown whole
 _GROUP_NAME = re.compile(r"[A-Za-z0-9_\-]+")
 
 # A membership interval [start, end): None means open (before the table starts / still a member).
@@ -53,8 +58,16 @@ def clean_ticker(raw: str) -> str:
     if not ticker:
         raise ValueError("a ticker cannot be empty")
     if not _TICKER.fullmatch(ticker):
-        raise ValueError(f"{raw!r} is not a ticker: a ticker is 1-20 letters, digits, '.', '-' or '^', no spaces")
+        raise ValueError(f"{_excerpt(raw)} is not a ticker: a ticker is 1-20 letters, digits, '.', '-' or '^', "
+                         "no spaces")
     return ticker
+
+
+def _excerpt(text: str) -> str:
+    """A short quotation of `text` for an error message: at most a few characters, non-printable ones
+    escaped (repr), so that a message cannot carry a file's content or terminal control codes."""
+    quoted = repr(text[:_EXCERPT_CHARS])
+    return quoted if len(text) <= _EXCERPT_CHARS else quoted + "..."
 
 
 # ---------------------------------------------------------------------------------------------- built-in groups
@@ -160,8 +173,25 @@ def _user_group_files(store_root: str | Path | None) -> dict[str, Path]:
     return files
 
 
-def _read_user_group(path: Path) -> list[str]:
+def _check_group_file(path: Path, store_root: Path) -> None:
+    """GroupError unless `path` is a regular file that resolves inside STORE/groups: a link out of the store
+    would let a group name read any file, and a FIFO or device would block or never end."""
+    folder = store_root.expanduser().resolve() / GROUPS_FOLDER
+    if not path.resolve().is_relative_to(folder):
+        raise GroupError(f"{path} points outside {folder}; a group file must be a plain file in the store's "
+                         f"{GROUPS_FOLDER} folder: replace the link with a copy of the list.")
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise GroupError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(mode):
+        raise GroupError(f"{path} is not a regular file (a FIFO, device or the like); a group file must be a "
+                         "plain text file, one ticker per line.")
+
+
+def _read_user_group(path: Path, store_root: Path) -> list[str]:
     """The sorted tickers of one user group file; GroupError naming the file (and line) when it is unusable."""
+    _check_group_file(path, store_root)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -207,4 +237,4 @@ def group_members(
     if group not in files:
         known = ", ".join(sorted((*BUILTIN_GROUPS, *files)))
         raise GroupError(f"unknown group {group!r}; known groups: {known}. Define it as STORE/groups/{group}.txt.")
-    return _read_user_group(files[group])
+    return _read_user_group(files[group], Path(store_root))
