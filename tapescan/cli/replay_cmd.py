@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from tapescan.cli.context import options, progress_bar, say
+from tapescan.cli.output import refuse_inside_store
 from tapescan.cli.store_options import STORE_OPTION
 from tapescan.store import Store
 from tapescan.stream import SystemManager, load_replay_config
@@ -37,6 +38,8 @@ def replay(
     snapshot: Path | None = typer.Option(None, "--snapshot", metavar="DIR", help="Write one snapshot CSV per session into DIR."),
 ) -> None:
     """Replay sessions into session_data through the coordinator and data-upkeep threads."""
+    if snapshot is not None:
+        refuse_inside_store(snapshot, "--snapshot")
     settings = load_replay_config(config)
     if speed is not None:
         settings = settings.model_copy(update={"speed": speed})
