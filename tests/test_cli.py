@@ -30,7 +30,7 @@ def test_help_lists_exactly_the_working_commands():
     assert result.exit_code == 0
     commands = typer.main.get_command(app).commands
     assert sorted(commands) == ["bars", "calendar", "daily", "demo", "doctor", "info", "ingest", "replay", "scan",
-                                "sweep", "synth"]
+                                "sweep", "synth", "verify"]
     for command in commands:
         assert command in result.output
 

@@ -30,6 +30,7 @@ from tapescan.cli import (
     replay_cmd,
     scan_cmd,
     synth_cmd,
+    verify_cmd,
 )
 from tapescan.cli.context import CliOptions, stderr_console
 from tapescan.errors import TapescanError
@@ -77,6 +78,7 @@ app.command("daily")(daily_cmd.daily)
 app.command("calendar")(calendar_cmd.calendar)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("info")(info_cmd.info)
+app.command("verify")(verify_cmd.verify)
 
 
 def _plain_validation_message(error: pydantic.ValidationError) -> str:

@@ -16,6 +16,7 @@ from tapescan.store import reader, writer
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
 from tapescan.store.reader import SessionPanel
+from tapescan.store.verify import VerifyReport, verify_store
 from tapescan.store.writer import WriteReport
 
 T = TypeVar("T")
@@ -78,6 +79,11 @@ class Store:
         return writer.write_bars(
             self.path, bars, adjustment=adjustment, source=source, replace=replace, attributes=attributes
         )
+
+    def verify(self, deep: bool = False) -> VerifyReport:
+        """Every file against the manifest; `deep` also reads every byte and recomputes the daily values and
+        the symbols table from the bars (docs/STORE.md "Integrity")."""
+        return verify_store(self.path, deep)
 
     # --- reading ---------------------------------------------------------------------------------
 
