@@ -63,7 +63,7 @@ def test_an_output_inside_a_store_is_refused_and_the_store_is_untouched(store_pa
     assert result.exit_code != 0
     message = " ".join(str(result.exception).split())
     if command == "sweep" and Path(output).suffix not in (".csv", ".parquet"):
-        assert "a sweep is written as it runs" in message  # its file type is refused first
+        assert "written as it is computed" in message  # its file type is refused first
     else:
         assert f"inside the tapescan store {store_path.resolve()}" in message and "elsewhere" in message, message
     assert _snapshot(store_path) == before

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tapescan.analytics import derived_panel
+from tapescan.errors import TapescanError
 from tapescan.store import Store
 from tapescan.stream import FakeTime, ReplayConfig, StoreSource, SystemManager
 from tapescan.stream.queues import Items
@@ -250,3 +251,10 @@ def test_a_joined_symbol_holds_the_whole_session_by_its_end(market):
     np.testing.assert_array_equal(data.session_volume, panel.volume.sum(axis=1))
     expected = derived_panel(panel, 5, backend="cpu")
     np.testing.assert_array_equal(data.derived[5].volume, expected.volume)
+
+
+@pytest.mark.parametrize("symbol", ["../../etc/x", "AAPL;rm -rf", ""])
+def test_a_symbol_added_mid_session_is_checked_as_a_ticker(market, symbol):
+    system = SystemManager(market, ReplayConfig(symbols=["SPY"]), "2024-12-02", "2024-12-02", time=FakeTime())
+    with pytest.raises(TapescanError, match="add_symbol"):
+        system.add_symbol(symbol)

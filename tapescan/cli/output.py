@@ -115,16 +115,22 @@ def emit_frame(frame: pd.DataFrame, output: Path | None, title: str | None = Non
 STREAM_SUFFIXES = (".csv", ".parquet")
 
 
+def check_stream_output_path(output: Path) -> None:
+    """Fail before any work when `output` cannot take a result written as it is computed (.csv or .parquet),
+    or is unusable for any output (check_output_path)."""
+    if output.suffix.lower() not in STREAM_SUFFIXES:
+        raise TapescanError(f"--output {output}: this result is written as it is computed; use a name ending in "
+                            ".parquet or .csv.")
+    check_output_path(output)
+
+
 @contextlib.contextmanager
 def frame_stream(output: Path, schema: pa.Schema) -> Iterator[Callable[[pd.DataFrame], None]]:
     """Yield `write(frame)` that appends frames with `schema`'s columns to a .csv or .parquet file, so that a
     result larger than memory can be written part by part; the file appears (atomically) only when the
     block completes, and holds at least the header / schema."""
+    check_stream_output_path(output)
     suffix = output.suffix.lower()
-    if suffix not in STREAM_SUFFIXES:
-        raise TapescanError(f"--output {output}: this result is written as it is computed; use a name ending in "
-                            ".parquet or .csv.")
-    check_output_path(output)
     with atomic_path(output) as tmp:
         if suffix == ".parquet":
             with pq.ParquetWriter(tmp, schema) as writer:

@@ -10,9 +10,8 @@ import typer
 
 from tapescan import calendar
 from tapescan.cli.context import options, progress_bar, say
-from tapescan.cli.output import STREAM_SUFFIXES, check_output_path, emit_frame, frame_stream
+from tapescan.cli.output import check_output_path, check_stream_output_path, emit_frame, frame_stream
 from tapescan.cli.store_options import STORE_OPTION
-from tapescan.errors import TapescanError
 from tapescan.scanner import Diagnostic, ScannerConfig, explain, known_groups, load_scanner_config
 from tapescan.scanner.diagnostics import DiagnosticHandler
 from tapescan.scanner.engine import SCAN_SCHEMA, iter_sweep
@@ -78,9 +77,7 @@ def sweep(
     first_hit: bool = typer.Option(False, "--first-hit", help="Report each (session, symbol) only at its first hit."),
 ) -> None:
     """Scan every session from START to END at every time of CONFIG's window; writes the hits to OUTPUT."""
-    if output.suffix.lower() not in STREAM_SUFFIXES:
-        raise TapescanError(f"--output {output}: a sweep is written as it runs; use a name ending in .parquet or "
-                            ".csv.")
+    check_stream_output_path(output)
     handle = Store(store)
     settings = _config(ctx, config, handle)
     first, last = calendar.to_date(start), calendar.to_date(end)

@@ -21,6 +21,7 @@ import pandas as pd
 from tapescan import calendar
 from tapescan.data_manager import DataManager, ReplayClock
 from tapescan.errors import TapescanError
+from tapescan.scanner.groups import clean_ticker
 from tapescan.store import Store
 from tapescan.stream.config import ReplayConfig, streams_for
 from tapescan.stream.coordinator import Advance, StreamCoordinator
@@ -125,8 +126,12 @@ class SystemManager:
     def add_symbol(self, symbol: str, streams: Sequence[str] = ("1m",)) -> None:
         """Start streaming `symbol` now (any thread): its stream starts at once and the upkeep thread backfills
         its 1-minute bars from the session start, its derived bars and its trailing history. It is in the
-        snapshot files from the next session on."""
-        self.coordinator.inbox.put(AddSymbol(symbol.strip().upper(), streams_for(self.config, tuple(streams))))
+        snapshot files from the next session on. A `symbol` that cannot be a ticker is a TapescanError."""
+        try:
+            ticker = clean_ticker(symbol)
+        except ValueError as error:
+            raise TapescanError(f"add_symbol: {error}") from None
+        self.coordinator.inbox.put(AddSymbol(ticker, streams_for(self.config, tuple(streams))))
 
     def start(self) -> None:
         self.state = SystemState.RUNNING
