@@ -8,6 +8,9 @@ Measures, in one run on one machine:
   4. Row-group sizes: for each candidate, a full-session dense read and a one-symbol read across all sessions.
   5. Memory bandwidth (numpy copy of 1 GiB), to put the dense read in proportion.
   6. Peak memory of writing a synthetic market into a store as the date range doubles (it must stay flat).
+  7. The cost of verification (docs/STORE.md "Integrity"): a session file and one symbol over all sessions read
+     as before the integrity issue (plain pyarrow) and as the store reads them (file checks + page checksums),
+     and `Store.verify` quick and deep.
 
 Run: `make bench` (or `.venv/bin/python bench/bench_store.py --symbols 10000 --sessions 10`).
 Compile time: none here (no numba kernels on these paths).
@@ -25,11 +28,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from common import market_parser, memory_bandwidth_gbs, timed
 
 from tapescan import calendar
-from tapescan.store import Store, writer
+from tapescan.store import Store, integrity, writer
+from tapescan.store.reader import SESSION_COLUMNS
 from tapescan.synth import synthesize
 
 ROW_GROUP_CANDIDATES = (16_384, 65_536, 262_144, 1_048_576)
@@ -113,6 +119,27 @@ def synth_peak_rss_mb(symbols: int, start: dt.date, end: dt.date) -> float:
     return float(done.stdout.strip())
 
 
+def verification_cost(store: Store, day: dt.date, symbol: str, repeat: int) -> dict[str, float]:
+    """Seconds of the store's verified reads against the same reads unverified (plain pyarrow, as before)."""
+    manifest = store.manifest()
+    entry = manifest.bars_1m[day.isoformat()]
+    entries = [manifest.bars_1m[key] for key in sorted(manifest.bars_1m)]
+    paths = [str(store.path / e.file) for e in entries]
+    session = {"columns": list(SESSION_COLUMNS), "read_dictionary": ["symbol"]}
+    one = {"columns": ["ts", "open", "high", "low", "close", "volume"],
+           "filter": (pc.field("symbol") == symbol) & ~pc.field("extended")}
+    runs = {
+        "session file, unverified": lambda: pq.read_table(store.path / entry.file, **session),
+        "session file, verified": lambda: integrity.read_table(store.path, entry, **session),
+        "one symbol, all sessions, unverified": lambda: ds.dataset(paths).to_table(**one),
+        "one symbol, all sessions, verified": lambda: integrity.read_files(store.path, entries, **one),
+        "Store.read_session": lambda: store.read_session(day),
+        "Store.verify()": lambda: store.verify(),
+        "Store.verify(deep=True)": lambda: store.verify(deep=True),
+    }
+    return {name: timed(fn, repeat)[0] for name, fn in runs.items()}
+
+
 def main() -> None:
     parser = market_parser(__doc__.splitlines()[0], symbols=10_000, sessions=10, start="2024-03-01")
     args = parser.parse_args()
@@ -183,6 +210,7 @@ def main() -> None:
         panel = store.read_session(probe_day)
         dense_bytes = sum(a.nbytes for a in (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask))
         results["dense_bytes"] = dense_bytes
+        results["verification_s"] = verification_cost(store, probe_day, one_symbol, args.repeat)
         results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -217,6 +245,18 @@ def report(results: dict) -> None:
     for label, megabytes in results["synth_peak_rss_mb"].items():
         print(f"- {label}: {megabytes:.0f} MB")
     print(f"\npeak RSS of this benchmark process: {results['peak_rss_mb']:.0f} MB")
+    report_verification(results["verification_s"])
+
+
+def report_verification(seconds: dict[str, float]) -> None:
+    """The verification cost table: each verified read against its unverified twin."""
+    print("\n| read | unverified s | verified s | verified / unverified |")
+    print("| --- | ---: | ---: | ---: |")
+    for read in ("session file", "one symbol, all sessions"):
+        plain, checked = seconds[f"{read}, unverified"], seconds[f"{read}, verified"]
+        print(f"| {read} | {plain:.3f} | {checked:.3f} | {checked / plain:.2f} |")
+    for name in ("Store.read_session", "Store.verify()", "Store.verify(deep=True)"):
+        print(f"- {name}: {seconds[name]:.3f} s")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ by one copy of the flat columns; either way the dense panel is then built on the
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from tapescan import calendar
 from tapescan.gpu.launch import THREADS_PER_BLOCK, stride_launch
 from tapescan.kernels.place import empty_cell, place_bar
 from tapescan.store import SessionPanel, Store
-from tapescan.store.integrity import READ_ERRORS, checked_path, name_damage
+from tapescan.store.integrity import verified_bytes
 from tapescan.store.reader import session_entry
 from tapescan.store.schema import PRICE_FIELDS
 
@@ -107,16 +108,11 @@ def _columns_with_pyarrow(store: Store, day: dt.date, symbols: list[str] | None)
 def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str] | None) -> FlatColumns:
     """The session's regular bars read by cuDF into device memory; only the symbol dictionary comes to the host.
 
-    The file is checked as every store read checks it (tapescan.store.integrity); cuDF does not verify page
-    checksums, so when its read fails the file is read again with pyarrow to name the damage.
+    cuDF does not verify Parquet page checksums, so the file's bytes are checked against the sha256 in the
+    manifest first (tapescan.store.integrity) and handed to cuDF from memory.
     """
-    entry = session_entry(store.manifest(), day)
-    try:
-        frame = cudf.read_parquet(str(checked_path(store.path, entry)),
-                                  columns=["symbol", "ts", *PRICE_FIELDS, "volume", "extended"])
-    except (*READ_ERRORS, RuntimeError):
-        name_damage(store.path, [entry])
-        raise
+    data = verified_bytes(store.path, session_entry(store.manifest(), day))
+    frame = cudf.read_parquet(io.BytesIO(data), columns=["symbol", "ts", *PRICE_FIELDS, "volume", "extended"])
     frame = frame[~frame["extended"]]
     category = frame["symbol"].astype("category")
     names = np.asarray(category.cat.categories.to_pandas(), dtype=object)
@@ -143,7 +139,9 @@ def read_columns(store: Store, day: calendar.DateLike, symbols: list[str] | None
     of `load_session`, safe to run on a background thread while the device computes."""
     day = calendar.to_date(day)
     cudf = _cudf_module()
-    return _columns_with_cudf(cudf, store, day, symbols) if cudf else _columns_with_pyarrow(store, day, symbols)
+    if cudf and session_entry(store.manifest(), day).sha256 is not None:  # else pyarrow, which verifies pages
+        return _columns_with_cudf(cudf, store, day, symbols)
+    return _columns_with_pyarrow(store, day, symbols)
 
 
 def place_columns(day: calendar.DateLike, flat: FlatColumns, threads: int = THREADS_PER_BLOCK) -> DevicePanel:

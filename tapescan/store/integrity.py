@@ -4,7 +4,8 @@ Before a data file is read: it must be a regular file (not a symlink) inside the
 manifest records, starting with the Parquet magic and ending in the very footer that was written (its
 sha256 is in the manifest). The read itself verifies every page's CRC-32 (written by `write_parquet`).
 Together these cover the footer (schema, row groups, statistics) and every page's data for the cost of a
-stat and two small reads per file. The whole-file sha256 is checked only by `tapescan verify --deep`.
+stat and two small reads per file. The whole-file sha256 is checked by `tapescan verify --deep`, and by the
+GPU loader, whose cuDF reader cannot verify page checksums.
 
 Any failure, including whatever pyarrow raises on garbled bytes, becomes a :class:`StoreDamagedError`
 naming the file; an error that the file's own full read does not reproduce is re-raised as it was (a bug,
@@ -118,6 +119,15 @@ def name_damage(root: Path, entries: Sequence[FileEntry]) -> None:
             pq.read_table(checked_path(root, entry), page_checksum_verification=True)
         except READ_ERRORS as error:
             raise damaged(root, entry.file, f"unreadable Parquet: {error}") from error
+
+
+def verified_bytes(root: Path, entry: FileEntry) -> bytes:
+    """The whole file, its sha256 checked against the manifest: for readers that cannot verify page checksums
+    (cuDF). Entries of old manifests have no sha256; callers read those with pyarrow instead."""
+    data = checked_path(root, entry).read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise damaged(root, entry.file, "its content is not what was written (sha256 differs)")
+    return data
 
 
 def content_digest(root: Path, entry: FileEntry) -> str:

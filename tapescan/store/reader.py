@@ -26,6 +26,8 @@ from tapescan.store.schema import DAILY, ET_NAME, NS_PER_MINUTE, PRICE_FIELDS
 #: Extended-hours panels span 04:00-20:00 ET (widened if a stored bar lies outside).
 EXTENDED_START = dt.time(4, 0)
 EXTENDED_END = dt.time(20, 0)
+#: The columns a session read takes from a partition.
+SESSION_COLUMNS = ("symbol", "ts", *PRICE_FIELDS, "volume", "extended")
 #: Read only the wanted symbols' row groups when they are fewer than this share of the session.
 SUBSET_FILTER_SHARE = 0.125
 
@@ -93,12 +95,11 @@ def read_session_columns(
     on the host and tapescan.gpu.panels places on the device."""
     open_ts, close_ts = calendar.session_bounds(day)
     entry = session_entry(manifest, day)
-    columns = ["symbol", "ts", *PRICE_FIELDS, "volume", "extended"]
     filters = None
     if symbols:  # an empty list reads no rows' worth of filter (pyarrow refuses `in []`): the panel has no rows
         if len(symbols) * 390 < SUBSET_FILTER_SHARE * entry.rows:
             filters = [("symbol", "in", list(symbols))]
-    table = read_table(root, entry, columns=columns, filters=filters, read_dictionary=["symbol"])
+    table = read_table(root, entry, columns=list(SESSION_COLUMNS), filters=filters, read_dictionary=["symbol"])
     dictionary = table.column("symbol").combine_chunks()
     names = np.asarray(dictionary.dictionary.to_pylist(), dtype=object)
     codes = dictionary.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
