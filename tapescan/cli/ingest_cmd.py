@@ -20,6 +20,7 @@ from tapescan.errors import IngestError
 from tapescan.ingest import IngestOptions, IngestReport
 from tapescan.ingest import ingest as run_ingest
 from tapescan.ingest.pipeline import Progress as ProgressCallback
+from tapescan.ingest.pipeline import worker_count
 from tapescan.ingest.thetadata_fetch import fetch_ohlc
 from tapescan.store import Store
 from tapescan.store.schema import ADJUSTMENTS
@@ -73,6 +74,9 @@ def ingest(
         inputs.append(_download(ctx, store, symbols, start, end, terminal, api, concurrency, allow_remote_terminal))
     if not inputs:
         raise IngestError("give files, folders or zip archives to ingest (or, for thetadata, --symbols to download).")
+    if workers > (cores := worker_count(workers)):
+        say(ctx, f"--workers {workers} is more than the {cores} CPU cores; using {cores} (more add memory, not speed).",
+            "note")
     with _progress(ctx) as progress:
         report = run_ingest(store, vendor.value, inputs, options=ingest_options, workers=workers or None,
                             replace=replace, progress=progress)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,25 +44,30 @@ class MergeCounts:
 class SessionMerge:
     bars: pa.Table  # store input: symbol, ts (ET), open, high, low, close, volume
     source: np.ndarray  # source id per kept row
-    duplicate_source: np.ndarray  # source id per dropped identical duplicate
+    duplicate_source: np.ndarray  # source ids of dropped identical duplicates ...
+    duplicate_count: np.ndarray  # ... and how many each (int64)
     conflicts: pa.Table  # source, line, reason, raw
 
 
-def merge_session(batches: list[pa.RecordBatch]) -> SessionMerge:
-    """One session's staged rows from all files, ordered by (symbol, ts) and with duplicates settled."""
-    staged = pa.Table.from_batches(batches)
-    table = pa.table({
-        "symbol": staged.column("symbol").cast(pa.string()),
-        "ts": staged.column("ts").cast(pa.timestamp("ns")).cast(INPUT_BARS.field("ts").type),
-        **{name: staged.column(name) for name in (*_VALUE_COLUMNS, "source", "line")},
-    })
-    if not is_sorted(table):
-        keys = [("symbol", "ascending"), ("ts", "ascending"), ("source", "ascending"), ("line", "ascending")]
-        table = table.take(pc.sort_indices(table, sort_keys=keys))
+#: A session's staged record batches, read anew at each call (conflicting rows are read a second time).
+SessionBatches = Callable[[], Iterable[pa.RecordBatch]]
+
+_SORT_KEYS = [("symbol", "ascending"), ("ts", "ascending"), ("source", "ascending"), ("line", "ascending")]
+
+
+def merge_session(read: SessionBatches) -> SessionMerge:
+    """One session's staged rows from all files, ordered by (symbol, ts) and with duplicates settled.
+
+    Memory is bounded by the session's distinct rows, not its row count: each staged batch (at most a
+    worker's row budget) is first reduced to its distinct rows with a repeat count, and the reduced batches
+    are merged. Rows of a conflicting (symbol, ts) are then read again from the batches to be quarantined
+    one by one. The kept row of a group is still its first in (source, line) order, so the counts are those
+    of merging every row at once.
+    """
+    table = _sorted(pa.concat_tables([_reduced(batch) for batch in read()]))
     repeat = _repeats_previous(table)
     source = table.column("source").to_numpy()
-    if not repeat.any():
-        return SessionMerge(table.select(INPUT_BARS.names), source, source[:0], _no_conflicts())
+    count = table.column("n").to_numpy()
     run = np.cumsum(~repeat) - 1
     first = np.flatnonzero(~repeat)[run]
     differs = np.zeros(table.num_rows, dtype=bool)
@@ -71,12 +76,48 @@ def merge_session(batches: list[pa.RecordBatch]) -> SessionMerge:
         differs |= values != values[first]
     conflict = (np.bincount(run, weights=differs) > 0)[run]
     keep = ~repeat & ~conflict
+    settled = ~conflict
     return SessionMerge(
         bars=table.filter(pa.array(keep)).select(INPUT_BARS.names),
         source=source[keep],
-        duplicate_source=source[repeat & ~conflict],
-        conflicts=_conflict_rows(table.filter(pa.array(conflict))),
+        duplicate_source=source[settled],
+        duplicate_count=count[settled] - keep[settled],
+        conflicts=_conflicts(read, table.filter(pa.array(conflict & ~repeat)).select(["symbol", "ts"])),
     )
+
+
+def _store_rows(batch: pa.RecordBatch) -> pa.Table:
+    """A staged batch with the store's symbol (text) and ts (ET) types, plus source and line."""
+    return pa.table({
+        "symbol": batch.column("symbol").cast(pa.string()),
+        "ts": batch.column("ts").cast(pa.timestamp("ns")).cast(INPUT_BARS.field("ts").type),
+        **{name: batch.column(name) for name in (*_VALUE_COLUMNS, "source", "line")},
+    })
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    """`table` in (symbol, ts, source, line) order (untouched when (symbol, ts) already strictly increase)."""
+    return table if is_sorted(table) else table.take(pc.sort_indices(table, sort_keys=_SORT_KEYS))
+
+
+def _reduced(batch: pa.RecordBatch) -> pa.Table:
+    """A staged batch's rows in (symbol, ts, source, line) order, each run of rows that repeat the previous
+    one exactly (same source, values and (symbol, ts)) kept once, with its length in column `n`."""
+    table = _sorted(_store_rows(batch))
+    same = _repeats_previous(table)
+    if same.any():
+        for name in ("source", *_VALUE_COLUMNS):
+            same &= _equals_previous(table.column(name).to_numpy())
+        table = table.filter(pa.array(~same))
+    counts = np.diff(np.r_[np.flatnonzero(~same), len(same)]).astype(np.int64)
+    return table.append_column("n", pa.array(counts))
+
+
+def _equals_previous(values: np.ndarray) -> np.ndarray:
+    """Rows whose value equals the previous row's (the first row: False)."""
+    equal = np.zeros(len(values), dtype=bool)
+    equal[1:] = values[1:] == values[:-1]
+    return equal
 
 
 def _repeats_previous(table: pa.Table) -> np.ndarray:
@@ -88,6 +129,14 @@ def _repeats_previous(table: pa.Table) -> np.ndarray:
     ts = table.column("ts").cast(pa.int64()).to_numpy()
     repeat[1:] = (codes[1:] == codes[:-1]) & (ts[1:] == ts[:-1])
     return repeat
+
+
+def _conflicts(read: SessionBatches, keys: pa.Table) -> pa.Table:
+    """Quarantine rows for every staged row of a conflicting (symbol, ts) in `keys`."""
+    if not keys.num_rows:
+        return _no_conflicts()
+    rows = pa.concat_tables(_store_rows(batch).join(keys, ["symbol", "ts"], join_type="left semi") for batch in read())
+    return _conflict_rows(rows.take(pc.sort_indices(rows, sort_keys=_SORT_KEYS)))
 
 
 def _no_conflicts() -> pa.Table:
@@ -159,7 +208,7 @@ def _month_sessions(
     days = sorted(batches_by_day)
 
     def load(day: int) -> SessionMerge:
-        return merge_session([reader.get_batch(index) for reader, index in batches_by_day[day]])
+        return merge_session(lambda: (reader.get_batch(index) for reader, index in batches_by_day[day]))
 
     # the next session is read and merged on a second thread while the writer handles this one
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapescan-merge") as ahead:
@@ -176,7 +225,7 @@ def _counted(
 ) -> Iterator[pa.Table]:
     """Yield one merged session's bars, adding its rows to the per-source counts."""
     counts.stored += np.bincount(merged.source, minlength=n)
-    counts.duplicate += np.bincount(merged.duplicate_source, minlength=n)
+    counts.duplicate += np.bincount(merged.duplicate_source, weights=merged.duplicate_count, minlength=n).astype(np.int64)
     if merged.conflicts.num_rows:
         counts.conflicts.append(merged.conflicts)
     yield merged.bars

@@ -32,7 +32,7 @@ from tapescan.ingest.fastparse import ISO_DATETIME, parse_fixed
 from tapescan.ingest.merge import merge_into_store
 from tapescan.ingest.quarantine import read_staged_quarantine, write_quarantine
 from tapescan.ingest.report import IngestReport, SourceCounts
-from tapescan.ingest.sources import DATA_SUFFIXES, PARQUET_SUFFIXES, Source, discover
+from tapescan.ingest.sources import DATA_SUFFIXES, PARQUET_SUFFIXES, Discovery, Source, discover
 from tapescan.ingest.stage import StageResult, StageTask, stage
 from tapescan.ingest.vendors import VENDORS, FileInfo, IngestOptions, inspect, read_head
 from tapescan.store import Store
@@ -65,21 +65,8 @@ def ingest(
     if vendor not in VENDORS:
         raise IngestError(f"unknown vendor {vendor!r}; choose one of {', '.join(VENDORS)}.")
     options = options or IngestOptions()
-    workers = max(1, workers or os.cpu_count() or 1)
     progress = progress or (lambda phase, done, total, rows: None)
     clock = time.monotonic()
-    pool = _start_pool(workers)
-    try:
-        return _ingest(store, vendor, paths, options, workers, replace, progress, pool, clock)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _ingest(
-    store: str | Path, vendor: str, paths: Iterable[str | Path], options: IngestOptions, workers: int,
-    replace: bool, progress: Progress, pool: ProcessPoolExecutor | None, clock: float,
-) -> IngestReport:
     root = Path(store).expanduser()
     existing = Store.existing(root)  # a path taken by something else is refused before any work
     report = IngestReport(vendor=vendor, store=str(root), started=_now())
@@ -89,6 +76,27 @@ def _ingest(
     report.skipped.extend(f"{name} (not a {kinds} file)" for name in discovery.skipped)
     if not discovery.sources:
         raise IngestError("no data files (.txt, .csv, or inside .zip archives) were found in the given paths.")
+    workers = min(worker_count(workers), len(discovery.sources))  # a task holds one file or more
+    pool = _start_pool(workers)
+    try:
+        return _ingest(root, existing, report, discovery, options, workers, replace, progress, pool, clock)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_count(requested: int | None) -> int:
+    """Phase 1 processes for `requested` (None: one per core), at most one per core: more add no speed, and
+    each holds its own interpreter and row buffer."""
+    cores = os.cpu_count() or 1
+    return max(1, min(requested or cores, cores))
+
+
+def _ingest(
+    root: Path, existing: Store | None, report: IngestReport, discovery: Discovery, options: IngestOptions,
+    workers: int, replace: bool, progress: Progress, pool: ProcessPoolExecutor | None, clock: float,
+) -> IngestReport:
+    vendor = report.vendor
     files = _inspect_all(vendor, discovery.sources, options, pool, progress)
     files, adjustment = _choose_adjustment(files, options, report)
     stored = _stored_adjustments(existing)
