@@ -12,12 +12,15 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from tapescan.errors import StoreDamagedError
 from tapescan.store import Store
 from tapescan.store.integrity import write_parquet
 from tapescan.store.manifest import load_manifest, save_manifest
+from tapescan.store.schema import DAILY, SYMBOLS
 from tapescan.synth import write_synthetic_market
 from tests.cli_process import tapescan
 from tests.conftest import make_bars
@@ -120,7 +123,8 @@ def _commands(root: Path, tmp: Path) -> dict[str, list[str]]:
     vendor = tmp / "vendor"
     vendor.mkdir(exist_ok=True)
     clock = [f"{9 + (30 + m) // 60:02d}:{(30 + m) % 60:02d}:00" for m in range(5)]
-    (vendor / "SPY_full_1min_UNADJUSTED.txt").write_text("".join(f"{DAY} {t},10.5,10.75,10.25,10.5,100\n" for t in clock))
+    lines = "".join(f"{DAY} {t},10.5,10.75,10.25,10.5,100\n" for t in clock)
+    (vendor / "SPY_full_1min_UNADJUSTED.txt").write_text(lines)
     store = ["--store", str(root)]
     return {
         "bars": ["bars", "SPY", *store, "--start", DAY, "--end", DAY],
@@ -158,7 +162,8 @@ def data_files(root: Path) -> list[Path]:
     return sorted(p for table in ("bars_1m", "daily", "symbols") for p in (root / table).rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("table, how", [("bars_1m", how) for how in HOWS] + [("daily", "middle"), ("symbols", "footer")])
+@pytest.mark.parametrize("table, how",
+                         [("bars_1m", how) for how in HOWS] + [("daily", "middle"), ("symbols", "footer")])
 def test_verify_finds_each_damage_and_says_what_to_do(root, tmp_path, table, how):
     path = target(root, table)
     damage(path, how)
@@ -185,10 +190,6 @@ def test_deep_verify_recomputes_daily_values_and_symbols_from_the_bars(root):
     daily.loc[daily["symbol"] == "SPY", "close"] += 1.0
     month = store.read_daily(START, END)
     month = month[month["date"].astype(str) != DAY]
-    import pandas as pd
-    import pyarrow as pa
-
-    from tapescan.store.schema import DAILY, SYMBOLS
     table = pd.concat([month, daily]).sort_values(["date", "symbol"])
     write_parquet(root, manifest.daily[DAY[:7]], pa.Table.from_pandas(table, schema=DAILY, preserve_index=False))
     symbols = store.symbols()
@@ -215,7 +216,8 @@ def test_a_manifest_entry_outside_the_store_is_refused_and_the_outside_file_surv
     assert victim.exists()
 
 
-@pytest.mark.parametrize("file", ["/etc/passwd", "bars_1m/date=2024-12-02/../../../x.parquet", "daily/month=2024-12/x.parquet"])
+@pytest.mark.parametrize("file", ["/etc/passwd", "bars_1m/date=2024-12-02/../../../x.parquet",
+                                  "daily/month=2024-12/x.parquet"])
 def test_entries_with_absolute_escaping_or_foreign_paths_are_refused(root, file):
     raw = json.loads((root / "manifest.json").read_text())
     raw["bars_1m"][DAY]["file"] = file
@@ -246,10 +248,10 @@ def test_a_symlink_leading_out_of_the_store_is_refused(root, tmp_path):
     '{"format": "tapescan-store", "schema_version": 2, "generation": 1, "bars_1m": []}',
     '{"format": "tapescan-store", "schema_version": 2, "generation": 1, "bars_1m": {"2024-12-02": {"file": 3}}}',
     '{"format": "tapescan-store", "schema_version": 2, "generation": 1, "daily": {"2024-12": {"rows": 1}}}',
-    '{"format": "tapescan-store", "schema_version": 2, "generation": 1, "bars_1m": {"monday": '
-    '{"file": "bars_1m/date=2024-12-02/g.parquet", "rows": 1}}}',
-    '{"format": "tapescan-store", "schema_version": 2, "generation": 1, "symbols": '
-    '{"file": "symbols/g.parquet", "rows": "many"}}',
+    ('{"format": "tapescan-store", "schema_version": 2, "generation": 1, "bars_1m": {"monday": '
+     '{"file": "bars_1m/date=2024-12-02/g.parquet", "rows": 1}}}'),
+    ('{"format": "tapescan-store", "schema_version": 2, "generation": 1, "symbols": '
+     '{"file": "symbols/g.parquet", "rows": "many"}}'),
 ])
 def test_a_manifest_of_the_wrong_shape_is_damaged_not_an_internal_error(root, shape):
     (root / "manifest.json").write_text(shape)

@@ -55,10 +55,11 @@ class VerifyReport:
         if self.ok:
             return ""
         files = ", ".join(sorted({d.file for d in self.damage}))
+        affected = ", ".join(self.affected()) or "the symbols table"
         return (
             f"Restore {files} from a backup of {self.root} (a copy of the same files), or rebuild the store from "
-            f"the vendor files into a new folder: `tapescan ingest VENDOR FILES --store NEW_STORE` (for a synthetic "
-            f"store, `tapescan synth NEW_STORE` with its original arguments). Affected: {', '.join(self.affected()) or 'the symbols table'}. "
+            "the vendor files into a new folder: `tapescan ingest VENDOR FILES --store NEW_STORE` (for a synthetic "
+            f"store, `tapescan synth NEW_STORE` with its original arguments). Affected: {affected}. "
             "tapescan never merges new bars into a damaged file, so ingesting into this store fails until then."
         )
 
@@ -67,7 +68,8 @@ def verify_store(root: Path, deep: bool = False) -> VerifyReport:
     """Check every file `root`'s manifest lists (StoreDamagedError if the manifest itself is damaged)."""
     manifest = load_manifest(root)
     report = VerifyReport(root=root, deep=deep)
-    entries = [(table, key, entry) for table in ("bars_1m", "daily") for key, entry in sorted(getattr(manifest, table).items())]
+    entries = [(table, key, entry) for table in ("bars_1m", "daily")
+               for key, entry in sorted(getattr(manifest, table).items())]
     entries += [("symbols", None, manifest.symbols)] if manifest.symbols else []
     healthy = {}
     for table, key, entry in entries:
