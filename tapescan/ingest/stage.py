@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tapescan.fsio import disk_full_named
 from tapescan.ingest.blocks import iter_blocks
 from tapescan.ingest.parse import ParsedBlock, parse_block, parse_table
 from tapescan.ingest.report import SourceCounts
@@ -122,7 +123,14 @@ def _batch(columns: dict[str, np.ndarray], start: int, end: int, dictionary: pa.
 
 
 def stage(task: StageTask) -> StageResult:
-    """Parse, check and spill every file of `task` (runs in a worker process)."""
+    """Parse, check and spill every file of `task` (runs in a worker process); a full disk while spilling is a
+    DiskFullError naming the store's disk (phase 1 commits nothing, so the store is as it was)."""
+    with disk_full_named(task.staging.parent, "the ingest stopped before it committed anything, so the store is "
+                                              "as it was."):
+        return _stage(task)
+
+
+def _stage(task: StageTask) -> StageResult:
     result = StageResult(counts={})
     buffer = _Buffer(task)
     quarantined: list[pa.RecordBatch] = []
