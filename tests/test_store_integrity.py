@@ -274,3 +274,19 @@ def test_a_schema_version_1_manifest_is_still_read(root):
     assert store.read_session(DAY).shape[0] == 5
     report = store.verify(deep=True)
     assert report.ok and report.unrecorded == report.files == 12
+
+
+def test_an_ingest_into_a_damaged_store_commits_nothing_not_even_sound_months(root, tmp_path):
+    """Checked before any work: without it the November session would be committed before the writer reached
+    the damaged December partition."""
+    damage(target(root, "bars_1m"), "middle")
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    clock = [f"{9 + (30 + m) // 60:02d}:{(30 + m) % 60:02d}:00" for m in range(5)]
+    lines = "".join(f"{day} {t},10.5,10.75,10.25,10.5,100\n" for day in ("2024-11-21", DAY) for t in clock)
+    (vendor / "SPY_full_1min_UNADJUSTED.txt").write_text(lines)
+    manifest = (root / "manifest.json").read_bytes()
+    result = tapescan("--quiet", "ingest", "firstrate", str(vendor), "--store", str(root), "--replace")
+    assert result.returncode == 2
+    assert_names_damage(result.stderr, target(root, "bars_1m"))
+    assert (root / "manifest.json").read_bytes() == manifest

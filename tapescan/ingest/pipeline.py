@@ -33,10 +33,11 @@ from tapescan.ingest.merge import merge_into_store
 from tapescan.ingest.quarantine import read_staged_quarantine, write_quarantine
 from tapescan.ingest.report import IngestReport, SourceCounts
 from tapescan.ingest.sources import DATA_SUFFIXES, PARQUET_SUFFIXES, Discovery, Source, discover
-from tapescan.ingest.stage import StageResult, StageTask, stage
+from tapescan.ingest.stage import StageResult, StageTask, stage, staged_date
 from tapescan.ingest.vendors import VENDORS, FileInfo, IngestOptions, inspect, read_head
 from tapescan.store import Store
 from tapescan.store.info import REPORTS_FOLDER
+from tapescan.store.integrity import content_digest, damaged
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import load_manifest
 
@@ -115,6 +116,7 @@ def _ingest(
                 counts.update(result.counts)
             _refuse_stored_adjustment(set().union(*(r.symbols for r in results)), stored, adjustment)
             sessions = {day for result in results for item in result.staged for day in item.days}
+            _refuse_damaged(root, sessions)
             done = [0]
 
             def on_session(day: dt.date, rows: int) -> None:
@@ -231,6 +233,21 @@ def _refuse_stored_adjustment(symbols: set[str], stored: dict[str, str], adjustm
             f"{len(clash)} symbol(s) are already stored with another price adjustment than these {adjustment} "
             f"files: {examples}. Nothing was written. Leave those files out, or use a separate store."
         )
+
+
+def _refuse_damaged(root: Path, staged_days: set[int]) -> None:
+    """Check the files this ingest will merge into (the sessions' bar partitions, their months' daily values,
+    the symbols table) against their recorded sha256 before the first commit: a damaged one then stops the
+    ingest with nothing committed, where the writer would stop only on reaching it, after committing the
+    sessions before it. Hashing runs at disk speed; entries from before recorded digests are left to the
+    page checksums of the merge's reads."""
+    manifest = load_manifest(root)
+    days = [staged_date(day) for day in staged_days]
+    entries = [*(manifest.bars_1m.get(day.isoformat()) for day in days),
+               *(manifest.daily.get(f"{day:%Y-%m}") for day in days), manifest.symbols]
+    for entry in {entry.file: entry for entry in entries if entry is not None}.values():
+        if entry.sha256 is not None and content_digest(root, entry) != entry.sha256:
+            raise damaged(root, entry.file, "its content is not what was written (sha256 differs)")
 
 
 @contextlib.contextmanager

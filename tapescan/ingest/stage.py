@@ -44,6 +44,11 @@ PARQUET_BATCH_ROWS = 1 << 20
 _EPOCH = dt.date(1970, 1, 1)
 
 
+def staged_date(day: int) -> dt.date:
+    """The session of a staged day number (days since 1970, as StagedFile.days holds them)."""
+    return _EPOCH + dt.timedelta(days=day)
+
+
 @dataclass(frozen=True)
 class StageTask:
     """Files for one worker task: (source id, source, what it holds), and where to spill."""
@@ -104,7 +109,7 @@ class _Buffer:
         months: dict[str, list[tuple[int, int, int]]] = {}
         for start, end in zip(starts, ends):
             day = int(days[start])
-            months.setdefault(f"{_EPOCH + dt.timedelta(day):%Y-%m}", []).append((day, int(start), int(end)))
+            months.setdefault(f"{staged_date(day):%Y-%m}", []).append((day, int(start), int(end)))
         for month, spans in months.items():
             path = self.task.staging / month / f"t{self.task.task_id:06d}-{self.flushes:04d}.arrow"
             path.parent.mkdir(parents=True, exist_ok=True)
