@@ -16,6 +16,7 @@ from tapescan.store import reader, writer
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
 from tapescan.store.reader import SessionPanel
+from tapescan.store.repair import RepairReport, repair_store
 from tapescan.store.verify import VerifyReport, verify_store
 from tapescan.store.writer import WriteReport
 
@@ -84,6 +85,11 @@ class Store:
         """Every file against the manifest; `deep` also reads every byte and recomputes the daily values and
         the symbols table from the bars (docs/STORE.md "Integrity")."""
         return verify_store(self.path, deep)
+
+    def repair(self) -> RepairReport:
+        """Drop damaged sessions (their files moved into STORE/damaged/), rewrite the daily values and symbols
+        counts from the healthy bars, in one commit (docs/STORE.md "Integrity")."""
+        return repair_store(self.path)
 
     # --- reading ---------------------------------------------------------------------------------
 

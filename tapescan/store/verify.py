@@ -21,6 +21,9 @@ from tapescan.store.integrity import checked_path, content_digest, read_table
 from tapescan.store.manifest import FileEntry, Manifest, load_manifest
 from tapescan.store.writer import symbol_counts
 
+#: Where `tapescan verify --repair` moves damaged files (their paths within the store kept).
+DAMAGED_FOLDER = "damaged"
+
 
 @dataclass(frozen=True)
 class Damage:
@@ -57,10 +60,14 @@ class VerifyReport:
         files = ", ".join(sorted({d.file for d in self.damage}))
         affected = ", ".join(self.affected()) or "the symbols table"
         return (
-            f"Restore {files} from a backup of {self.root} (a copy of the same files), or rebuild the store from "
-            "the vendor files into a new folder: `tapescan ingest VENDOR FILES --store NEW_STORE` (for a synthetic "
-            f"store, `tapescan synth NEW_STORE` with its original arguments). Affected: {affected}. "
-            "tapescan never merges new bars into a damaged file, so ingesting into this store fails until then."
+            f"Affected: {affected}. First run `tapescan verify {self.root} --repair`: it moves the damaged files "
+            f"into {self.root / DAMAGED_FOLDER}, drops the damaged sessions, rewrites the daily values and the "
+            "symbols table from the healthy bars, and names the sessions to re-ingest (a damaged symbols table "
+            f"cannot be repaired: restore it from a backup). Otherwise restore {files} from a backup of "
+            f"{self.root} (a copy of the same files), or rebuild the store from the vendor files into a new "
+            "folder: `tapescan ingest VENDOR FILES --store NEW_STORE` (for a synthetic store, `tapescan synth "
+            "NEW_STORE` with its original arguments). tapescan never merges new bars into a damaged file, so "
+            "ingesting into this store fails until then."
         )
 
 
@@ -75,7 +82,7 @@ def verify_store(root: Path, deep: bool = False) -> VerifyReport:
     for table, key, entry in entries:
         report.files += 1
         report.unrecorded += entry.size is None
-        problem = _file_problem(root, entry, deep)
+        problem = file_problem(root, entry, deep)
         if problem:
             report.damage.append(Damage(entry.file, table, key, problem))
         else:
@@ -88,7 +95,7 @@ def verify_store(root: Path, deep: bool = False) -> VerifyReport:
     return report
 
 
-def _file_problem(root: Path, entry: FileEntry, deep: bool) -> str | None:
+def file_problem(root: Path, entry: FileEntry, deep: bool) -> str | None:
     """What is wrong with one file, or None."""
     try:
         checked_path(root, entry)
@@ -110,18 +117,26 @@ def _check_symbols(manifest: Manifest, symbols: pd.DataFrame, report: VerifyRepo
         report.damage.append(Damage(file, "symbols", None, f"it counts {stored:,} bars, the manifest {listed:,}"))
     if not recount:
         return
-    counts = [symbol_counts(read_table(report.root, entry, columns=["symbol"])).rename_axis("symbol")
-              .reset_index(name="bars").assign(day=key) for key, entry in manifest.bars_1m.items()]
-    columns = ["sessions", "bars", "first_session", "last_session"]
-    recounted = pd.concat(counts).groupby("symbol").agg(
-        sessions=("day", "size"), bars=("bars", "sum"), first_session=("day", "min"), last_session=("day", "max")
-    ) if counts else pd.DataFrame(columns=columns)
+    recounted = recount_symbols(report.root, manifest)
+    columns = list(recounted.columns)
     kept = symbols[columns].astype({"first_session": str, "last_session": str})
     every = kept.index.union(recounted.index)
     differ = every[(kept.reindex(every) != recounted[columns].reindex(every)).any(axis=1)].tolist()
     if differ:
         report.damage.append(Damage(file, "symbols", None, f"{len(differ)} symbol(s) disagree with the bars: "
                                                             f"{', '.join(differ[:5])}"))
+
+
+def recount_symbols(root: Path, manifest: Manifest) -> pd.DataFrame:
+    """Each symbol's sessions, bars and first and last session (ISO strings) counted from the bar partitions the
+    manifest lists, indexed by symbol: what the symbols table must say (verify --deep compares, repair writes)."""
+    counts = [symbol_counts(read_table(root, entry, columns=["symbol"])).rename_axis("symbol")
+              .reset_index(name="bars").assign(day=key) for key, entry in manifest.bars_1m.items()]
+    if not counts:
+        return pd.DataFrame(columns=["sessions", "bars", "first_session", "last_session"]).rename_axis("symbol")
+    return pd.concat(counts).groupby("symbol").agg(
+        sessions=("day", "size"), bars=("bars", "sum"), first_session=("day", "min"), last_session=("day", "max")
+    )
 
 
 def _check_daily(root: Path, manifest: Manifest, healthy: dict[str, FileEntry], report: VerifyReport) -> None:
