@@ -42,7 +42,8 @@ VERIFYING_FORMAT = ds.ParquetFileFormat(
 
 def damaged(root: Path, relative: str, problem: str) -> StoreDamagedError:
     """The error for one damaged store file: names it and sends the user to `tapescan verify`."""
-    return StoreDamagedError(root / relative, problem, f"run `tapescan verify {root}`")
+    return StoreDamagedError(root / relative, problem, f"run `tapescan verify {root}` (and `--repair` to set it "
+                                                       "right)")
 
 
 def write_parquet(root: Path, entry: FileEntry, table: pa.Table, **options: Any) -> None:

@@ -30,10 +30,7 @@ from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import FileEntry, Manifest, load_manifest, new_file_name, save_manifest
 from tapescan.store.schema import SYMBOLS
 from tapescan.store.verify import DAMAGED_FOLDER, VerifyReport, file_problem, recount_symbols, verify_store
-from tapescan.store.writer import COMPRESSION, read_symbols
-
-#: Row group size of daily and symbols files (as the writer writes them).
-TABLE_ROW_GROUP_ROWS = 1 << 20
+from tapescan.store.writer import COMPRESSION, TABLE_ROW_GROUP_ROWS, read_symbols
 
 
 @dataclass

@@ -36,6 +36,8 @@ BAR_ROW_GROUP_ROWS = 262_144
 #: Threads encoding Parquet files while the next session is merged.
 FILE_WRITERS = 2
 COMPRESSION = "zstd"
+#: Rows per row group of the small tables (a month of daily values, the symbols table): one group.
+TABLE_ROW_GROUP_ROWS = 1 << 20
 NS_PER_DAY = 86_400_000_000_000
 
 
@@ -271,7 +273,7 @@ class _Transaction:
                 dropped |= pc.and_(same_day, pc.is_in(old.column("symbol"), symbols)).to_numpy(zero_copy_only=False)
             merged = pa.concat_tables([old.filter(pa.array(~dropped)), *new_parts])
             merged = merged.take(pc.sort_indices(merged, sort_keys=[("date", "ascending"), ("symbol", "ascending")]))
-            self.manifest.daily[month] = self._new_file("daily", month, merged, 1 << 20)
+            self.manifest.daily[month] = self._new_file("daily", month, merged, TABLE_ROW_GROUP_ROWS)
             if old_entry:
                 self.superseded.append(old_entry.file)
 
@@ -302,7 +304,7 @@ class _Transaction:
         arrow = pa.Table.from_pandas(table.reset_index(), schema=SYMBOLS, preserve_index=False)
         if self.manifest.symbols is not None:
             self.superseded.append(self.manifest.symbols.file)
-        self.manifest.symbols = self._new_file("symbols", None, arrow, 1 << 20)
+        self.manifest.symbols = self._new_file("symbols", None, arrow, TABLE_ROW_GROUP_ROWS)
 
     def commit(self, adjustment: str, source: str, attributes: Mapping[str, Mapping[str, str]], report: WriteReport) -> None:
         """Write daily values and symbols, then swap the manifest; finally drop superseded files."""
