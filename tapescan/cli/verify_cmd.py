@@ -52,8 +52,10 @@ def _print_check(report: VerifyReport) -> None:
               else "sizes and footers")
     unrecorded = (f"; {report.unrecorded} file(s) predate recorded sizes and digests (checked by page checksums "
                   "only)" if report.unrecorded else "")
-    console.print(f"{report.files} file(s) checked ({checks}){unrecorded}: "
-                  f"{'the store is sound' if report.ok else f'{len(report.damage)} problem(s)'}.", highlight=False)
+    verdict = f"{len(report.damage)} problem(s)" if not report.ok else (
+        "the store is sound" if report.deep else
+        "the store is sound as far as sizes and footers show (`--deep` reads every byte)")
+    console.print(f"{report.files} file(s) checked ({checks}){unrecorded}: {verdict}.", highlight=False)
 
 
 def _print_repair(report: RepairReport) -> None:
