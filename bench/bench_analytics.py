@@ -1,11 +1,11 @@
 """Benchmark: tapescan's CPU analytics against idiomatic polars, DuckDB and pandas code for the same definitions.
 
 Measures, in one run on one machine, on a synthetic market (default 2,000 symbols x 60 sessions):
-  1. daily values of one session (metrics.md "Daily values"): `daily_values(panel)` vs a group-by on the
+  1. daily values of one session (docs/spec/metrics.md "Daily values"): `daily_values(panel)` vs a group-by on the
      session's long-form regular-session bars.
   2. cumulative intraday metrics of one session (session volume, high, low, last price and bar count at every
      minute): `cumulative_intraday(panel)` vs cumulative window functions over symbol.
-  3. 5-minute bars of one session (metrics.md "Derived bars"): `derived_panel(panel, 5)` vs a group-by on
+  3. 5-minute bars of one session (docs/spec/metrics.md "Derived bars"): `derived_panel(panel, 5)` vs a group-by on
      (symbol, minute bucket).
   4. trailing metrics (days = 20) over all sessions: `trailing_metrics(daily_matrix(...), 20)` vs rolling
      windows over the daily values (undefined when any session of the window is missing).

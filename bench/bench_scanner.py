@@ -1,4 +1,4 @@
-"""Benchmark: a scanner sweep (metrics.md "Scanner semantics") by tapescan against the same sweep in idiomatic
+"""Benchmark: a scanner sweep (docs/spec/metrics.md "Scanner semantics") by tapescan against the same sweep in idiomatic
 polars and in idiomatic DuckDB SQL.
 
 Measures, in one run on one machine, on the cached synthetic market of bench_analytics.py (default 2,000
@@ -6,11 +6,11 @@ symbols x 60 sessions from 2024-01-02): one sweep of the whole store universe ov
 at every minute from 09:30 to 15:00 (331 scan times a session, fewer after an early close), with all eight
 filter blocks of :data:`CONFIG` (each metric with its own 10-session window, benchmark SPY). Every session of
 the store is swept, the first ones too: their trailing windows reach before the store's first session, so
-their trailing metrics are undefined and they have no hits (metrics.md: undefined fails a filter).
+their trailing metrics are undefined and they have no hits (docs/spec/metrics.md: undefined fails a filter).
 
 Every tool reads the store's Parquet files inside its timing (tapescan through its Store, the peers the
 bars_1m partitions and the daily-values files directly), and returns the hits with every metric as a frame.
-The peers implement metrics.md on their own (the NYSE calendar from tapescan.calendar is their only input
+The peers implement docs/spec/metrics.md on their own (the NYSE calendar from tapescan.calendar is their only input
 besides the files): see `polars_sweep` and `duckdb_sweep`. Their hits are checked equal to tapescan's, row for
 row on (date, time, symbol) and value for value (relative 1e-9, undefined positions equal).
 
@@ -477,7 +477,7 @@ def report(results: dict, config: ScannerConfig) -> None:
           f"{results['scan_times']:,} scan times, {results['symbols']:,} symbols (the whole store universe): "
           f"{results['scan_times'] * results['symbols']:,} (session, time, symbol) cells; "
           f"{results['hits']:,} hits.\n")
-    print("Config (metrics.md \"Scanner semantics\"; every trailing block and relative_volume over 10 sessions):\n")
+    print("Config (docs/spec/metrics.md \"Scanner semantics\"; every trailing block and relative_volume over 10 sessions):\n")
     print("```json\n" + json.dumps(CONFIG) + "\n```\n")
     print("| tool | seconds | peer / tapescan | sessions/s | runs (median) |")
     print("| --- | ---: | ---: | ---: | ---: |")

@@ -1,9 +1,9 @@
 """The Data Manager: the one place the rest of tapescan asks for data, always as of "now".
 
 "Now" comes from a clock: a :class:`ReplayClock` that a backtest moves, or the :class:`WallClock` in live
-mode. Whatever the manager returns respects visibility (metrics.md "Time and sessions"): a bar is visible
+mode. Whatever the manager returns respects visibility (docs/spec/metrics.md "Time and sessions"): a bar is visible
 once its available time (its end; for a derived bar min(bucket end, close)) is at or before now, so no
-caller can look ahead by accident. Metrics follow metrics.md and come from the analytics layer.
+caller can look ahead by accident. Metrics follow docs/spec/metrics.md and come from the analytics layer.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A slow, obvious scanner written only from ../shared/spec/metrics.md ("Scanner semantics"), never from the engine.
+"""A slow, obvious scanner written only from docs/spec/metrics.md ("Scanner semantics"), never from the engine.
 
 The real engine (tapescan.scanner.engine) is compared against this row for row. Everything here follows the
 spec as literally as possible; the daily and trailing pieces reuse the oracles of tests/oracles.py.
@@ -6,9 +6,9 @@ spec as literally as possible; the daily and trailing pieces reuse the oracles o
 ``oracle_scan(bars, config, day, time, store_symbols, store_root=None)`` is one scan at (D, T);
 ``oracle_sweep(bars, config, start, end, store_symbols, first_hit=False, store_root=None, store_sessions=None)``
 is the concatenation of scans over every session and scan time of a range. Both return the columns of
-metrics.md "Scanner semantics" in order; see :data:`COLUMNS` and :data:`DTYPES`.
+docs/spec/metrics.md "Scanner semantics" in order; see :data:`COLUMNS` and :data:`DTYPES`.
 
-Decisions taken where metrics.md is silent (all written down in the helper's report):
+Decisions taken where docs/spec/metrics.md is silent (all written down in the helper's report):
 
 - ``exclude_symbols`` also applies when the universe is the whole store (neither symbols nor symbols_group).
 - change_pct is undefined when prev_close is 0, range_pct when session_low is 0 (a division by zero, like
@@ -50,7 +50,7 @@ TRAILING = ("avg_volume", "avg_price", "std_pct", "beta", "correlation")
 
 @functools.cache
 def nyse_sessions(start: datetime.date, end: datetime.date) -> tuple[datetime.date, ...]:
-    """metrics.md "Time and sessions": the NYSE sessions from `start` to `end` inclusive (pandas-market-calendars)."""
+    """docs/spec/metrics.md "Time and sessions": the NYSE sessions from `start` to `end` inclusive (pandas-market-calendars)."""
     return tuple(stamp.date() for stamp in oracles.NYSE.schedule(start, end).index)
 
 
@@ -84,7 +84,7 @@ def at(day: datetime.date, clock: datetime.time) -> pd.Timestamp:
 
 
 def regular_bars(bars: pd.DataFrame) -> pd.DataFrame:
-    """metrics.md "Time and sessions": the regular-session bars (open(D) <= start < close(D), D the bar's ET
+    """docs/spec/metrics.md "Time and sessions": the regular-session bars (open(D) <= start < close(D), D the bar's ET
     date), the same rule as oracles.regular_session_bars, applied per date; `extended` True rows are dropped.
 
     Adds `date` (ET session date) and `available` (start + 1 minute), sorted by (symbol, ts).
@@ -105,7 +105,7 @@ def regular_bars(bars: pd.DataFrame) -> pd.DataFrame:
 
 
 def daily_table(regular: pd.DataFrame) -> pd.DataFrame:
-    """metrics.md "Daily values" per (date, symbol) present: open, high, low, close, volume (what
+    """docs/spec/metrics.md "Daily values" per (date, symbol) present: open, high, low, close, volume (what
     oracles.trailing_metrics reads), from already regular, (symbol, ts)-sorted bars."""
     grouped = regular.groupby(["date", "symbol"], sort=True)
     return grouped.agg(
@@ -116,7 +116,7 @@ def daily_table(regular: pd.DataFrame) -> pd.DataFrame:
 
 def tod_avg_volume(window_bars: list[pd.DataFrame], window: tuple[datetime.date, ...],
                    clocks: list[datetime.time]) -> list[float]:
-    """metrics.md tod_avg_volume(N) as of each clock time: the mean over the N sessions of `window` of the
+    """docs/spec/metrics.md tod_avg_volume(N) as of each clock time: the mean over the N sessions of `window` of the
     volume of each one's regular bars (`window_bars`, one frame per session) whose available time is <= that
     clock time on that session; NaN when a session of the window is not present (no bar).
 
@@ -138,7 +138,7 @@ def tod_avg_volume(window_bars: list[pd.DataFrame], window: tuple[datetime.date,
 
 def universe(config: ScannerConfig, day: datetime.date, store_symbols: list[str],
              store_root: str | None = None) -> list[str]:
-    """metrics.md "Scanner semantics": symbols ∪ members of every group − exclude_symbols (the whole store when
+    """docs/spec/metrics.md "Scanner semantics": symbols ∪ members of every group − exclude_symbols (the whole store when
     neither symbols nor symbols_group is given), kept to the symbols the store holds; sorted."""
     if config.symbols or config.symbols_group:
         wanted = set(config.symbols)
@@ -152,13 +152,13 @@ def universe(config: ScannerConfig, day: datetime.date, store_symbols: list[str]
 
 
 def window_days(config: ScannerConfig, metric: str) -> int:
-    """The window N of a trailing metric: its block's days, or 10 when the block is absent (metrics.md)."""
+    """The window N of a trailing metric: its block's days, or 10 when the block is absent (docs/spec/metrics.md)."""
     bounds = config.filters().get(metric)
     return bounds.days if bounds is not None and bounds.days is not None else DEFAULT_DAYS
 
 
 def passes(value: float, low: float | None, high: float | None) -> bool:
-    """metrics.md "Scanner semantics": min <= value <= max, both inclusive; None unbounded; undefined fails."""
+    """docs/spec/metrics.md "Scanner semantics": min <= value <= max, both inclusive; None unbounded; undefined fails."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return False
     return (low is None or low <= value) and (high is None or value <= high)
@@ -195,7 +195,7 @@ class Market:
         return self._closes.get((day, symbol), math.nan)
 
     def trailing(self, day: datetime.date, symbol: str, days: int, benchmark: str) -> dict[str, float]:
-        """metrics.md "Trailing-window metrics" over W_days(day), by oracles.trailing_metrics."""
+        """docs/spec/metrics.md "Trailing-window metrics" over W_days(day), by oracles.trailing_metrics."""
         key = (day, symbol, days, benchmark)
         if key not in self._trailing:
             calendar_sessions = [*sessions_before(day, days + 1), day]
@@ -203,7 +203,7 @@ class Market:
         return self._trailing[key]
 
     def tod_avg_volume(self, day: datetime.date, symbol: str, days: int, clock: datetime.time) -> float:
-        """metrics.md tod_avg_volume(days) as of `clock` on `day` (see :func:`tod_avg_volume`), memoised for
+        """docs/spec/metrics.md tod_avg_volume(days) as of `clock` on `day` (see :func:`tod_avg_volume`), memoised for
         every scan time of `day` at once."""
         key = (day, symbol, days)
         if key not in self._tod or clock not in self._tod[key]:
@@ -217,7 +217,7 @@ class Market:
 
 
 def intraday(market: Market, day: datetime.date, clock: datetime.time, symbol: str) -> dict[str, float] | None:
-    """metrics.md "Intraday metrics" from the bars of `day` visible at `clock` (available time <= T);
+    """docs/spec/metrics.md "Intraday metrics" from the bars of `day` visible at `clock` (available time <= T);
     None when no bar is visible."""
     bars = market.session_bars(day, symbol)
     return oracles.intraday_of(bars[bars["available"] <= at(day, clock)])
@@ -271,7 +271,7 @@ def scan_rows(market: Market, config: ScannerConfig, day: datetime.date, clock: 
 
 def oracle_scan(bars: pd.DataFrame, config: ScannerConfig, day: datetime.date, time: datetime.time,
                 store_symbols: list[str], store_root: str | None = None) -> pd.DataFrame:
-    """metrics.md "Scanner semantics": one scan at session `day`, time `time` (ET)."""
+    """docs/spec/metrics.md "Scanner semantics": one scan at session `day`, time `time` (ET)."""
     return result_frame(scan_rows(Market(bars), config, day, time, store_symbols, store_root))
 
 
@@ -293,7 +293,7 @@ def scan_times(config: ScannerConfig, day: datetime.date) -> list[datetime.time]
 def oracle_sweep(bars: pd.DataFrame, config: ScannerConfig, start: datetime.date, end: datetime.date,
                  store_symbols: list[str], first_hit: bool = False, store_root: str | None = None,
                  store_sessions: list[datetime.date] | None = None) -> pd.DataFrame:
-    """metrics.md "Scanner semantics": the scans at every scan time of every session D in [start, end] (only
+    """docs/spec/metrics.md "Scanner semantics": the scans at every scan time of every session D in [start, end] (only
     those in `store_sessions` when given), ordered by (date, time, symbol); with `first_hit`, a (D, symbol)
     pair only at its first passing time."""
     market = Market(bars)

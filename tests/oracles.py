@@ -1,4 +1,4 @@
-"""Slow, obvious reference implementations written from ../shared/spec/metrics.md, never from the code.
+"""Slow, obvious reference implementations written from docs/spec/metrics.md, never from the code.
 
 Each function works on a plain pandas DataFrame of 1-minute bars with columns
 symbol, ts (tz-aware), open, high, low, close, volume.
@@ -32,7 +32,7 @@ def regular_session_bars(bars: pd.DataFrame) -> pd.DataFrame:
 
 
 def daily_values(bars: pd.DataFrame) -> pd.DataFrame:
-    """metrics.md "Daily values": one row per (date, symbol) with at least one regular-session bar."""
+    """docs/spec/metrics.md "Daily values": one row per (date, symbol) with at least one regular-session bar."""
     regular = regular_session_bars(bars).copy()
     regular["date"] = regular["ts"].dt.tz_convert("America/New_York").dt.date
     rows = []
@@ -55,7 +55,7 @@ def daily_values(bars: pd.DataFrame) -> pd.DataFrame:
 
 
 def intraday_as_of(bars: pd.DataFrame, as_of: pd.Timestamp) -> dict[str, float] | None:
-    """metrics.md "Intraday metrics" of one symbol's session bars as of `as_of`, from its visible
+    """docs/spec/metrics.md "Intraday metrics" of one symbol's session bars as of `as_of`, from its visible
     regular-session bars (a bar is visible once its minute has ended); None when no bar is visible."""
     regular = regular_session_bars(bars)
     return intraday_of(regular[regular["ts"] + pd.Timedelta(minutes=1) <= as_of].sort_values("ts"))
@@ -80,7 +80,7 @@ def _daily_returns(closes: list[float]) -> pd.Series:
 
 def trailing_metrics(daily: pd.DataFrame, sessions: list, day, symbol: str, days: int,
                      benchmark: str = "SPY") -> dict[str, float]:
-    """metrics.md "Trailing-window metrics" of `symbol` as of session `day` over the calendar `sessions`
+    """docs/spec/metrics.md "Trailing-window metrics" of `symbol` as of session `day` over the calendar `sessions`
     (a list of consecutive sessions holding `day`); `daily` has date, symbol, close, volume, high, low.
     Undefined values are NaN."""
     rows = daily.set_index(["date", "symbol"])
@@ -126,7 +126,7 @@ def trailing_metrics(daily: pd.DataFrame, sessions: list, day, symbol: str, days
 
 
 def derived_bars(bars: pd.DataFrame, minutes: int | pd.Timedelta) -> pd.DataFrame:
-    """metrics.md "Derived bars": per (date, symbol), regular-session bars grouped in buckets of `minutes`
+    """docs/spec/metrics.md "Derived bars": per (date, symbol), regular-session bars grouped in buckets of `minutes`
     minutes (or of a Timedelta: 60 seconds for 1-minute bars from 1-second bars) from the session's open; one
     row per bucket that holds a bar, stamped at the bucket start."""
     span = minutes if isinstance(minutes, pd.Timedelta) else pd.Timedelta(minutes=minutes)
@@ -149,7 +149,7 @@ def derived_bars(bars: pd.DataFrame, minutes: int | pd.Timedelta) -> pd.DataFram
 
 
 def tod_avg_volume(bars: pd.DataFrame, sessions: list, day, symbol: str, days: int, clocks: list) -> list[float]:
-    """metrics.md tod_avg_volume(N) of `symbol` as of each clock time in `clocks` (datetime.time) on session
+    """docs/spec/metrics.md tod_avg_volume(N) of `symbol` as of each clock time in `clocks` (datetime.time) on session
     `day`: the mean over the N sessions before `day` of the volume of each one's regular bars known by that
     clock time; NaN when `day` has fewer than N sessions before it in `sessions` or the symbol misses one."""
     position = sessions.index(day)

@@ -173,7 +173,7 @@ def window_bars(store: Store, day: dt.date, symbols: list[str], start: int, end:
 
 def derived_bucket_ends(bars: WindowBars, k: int, start: int, end: int) -> np.ndarray:
     """End (available time) of each k-minute bucket of the window holding at least one bar, aligned to the
-    session open (metrics.md "Derived bars"): bucket = (stamp - open) // k minutes; the last bucket ends at the
+    session open (docs/spec/metrics.md "Derived bars"): bucket = (stamp - open) // k minutes; the last bucket ends at the
     window's end."""
     if not len(bars.stamp):
         return np.empty(0, np.int64)

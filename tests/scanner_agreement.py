@@ -1,4 +1,4 @@
-"""The scanner engine against the oracle scanner (tests/oracle_scanner.py, written from metrics.md), row for
+"""The scanner engine against the oracle scanner (tests/oracle_scanner.py, written from docs/spec/metrics.md), row for
 row, on the scanner test market: a listing, a delisting, gaps, the Thanksgiving holiday and the early close.
 Shared by the CPU suite and the simulator run (backend="gpu")."""
 
@@ -31,7 +31,7 @@ MOMENTS = [(dt.date(2024, 11, 29), dt.time(9, 30)), (dt.date(2024, 11, 29), dt.t
 
 
 def assert_same_rows(got: pd.DataFrame, want: pd.DataFrame) -> None:
-    """Same rows in the same order; values equal to a relative 1e-9 (metrics.md), undefined in the same places."""
+    """Same rows in the same order; values equal to a relative 1e-9 (docs/spec/metrics.md), undefined in the same places."""
     assert list(got.columns) == list(want.columns)
     keys = ["date", "time", "symbol"]
     assert got[keys].astype(str).values.tolist() == want[keys].astype(str).values.tolist()

@@ -1,4 +1,4 @@
-"""Derived bars on the CPU against the oracle written from metrics.md, and `tapescan bars --interval`."""
+"""Derived bars on the CPU against the oracle written from docs/spec/metrics.md, and `tapescan bars --interval`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""1-minute bars from 1-second bars against the oracle written from metrics.md "Derived bars" (k counted
+"""1-minute bars from 1-second bars against the oracle written from docs/spec/metrics.md "Derived bars" (k counted
 in seconds): buckets aligned to the open, the last minute ending at an early close, seconds outside the
 regular session and on a holiday left out, gaps, zero volume and constant prices."""
 

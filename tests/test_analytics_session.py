@@ -1,4 +1,4 @@
-"""Session kernels on the CPU against the oracles written from metrics.md (tests/oracles.py)."""
+"""Session kernels on the CPU against the oracles written from docs/spec/metrics.md (tests/oracles.py)."""
 
 from __future__ import annotations
 

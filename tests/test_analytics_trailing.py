@@ -1,4 +1,4 @@
-"""Trailing-window metrics on the CPU against the oracle written from metrics.md."""
+"""Trailing-window metrics on the CPU against the oracle written from docs/spec/metrics.md."""
 
 from __future__ import annotations
 

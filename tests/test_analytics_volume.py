@@ -1,4 +1,4 @@
-"""Time-of-day average and relative volume on the CPU against the oracle written from metrics.md, on a
+"""Time-of-day average and relative volume on the CPU against the oracle written from docs/spec/metrics.md, on a
 synthetic market with a holiday, an early close, a listing and a delisting."""
 
 from __future__ import annotations

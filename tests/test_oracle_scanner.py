@@ -1,6 +1,6 @@
 """Tests of the scanner oracle itself (tests/oracle_scanner.py) on hand-built bars.
 
-Every expectation is worked out here from metrics.md, not from the oracle's code.
+Every expectation is worked out here from docs/spec/metrics.md, not from the oracle's code.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ intervals, random session windows and session ranges including the early close o
 
 Each snapshot file is also compared, cell by cell, with what the inputs say it must hold: the queues hold
 exactly the source's items that are later than the clock, session_data exactly the store's bars (and the
-derived buckets) available at the clock (metrics.md: a bar counts at its start + its length).
+derived buckets) available at the clock (docs/spec/metrics.md: a bar counts at its start + its length).
 
 Three configurations once broke the coordinator and have their own tests at the end: a window that starts
 at or after an early close, a symbol without a 1m stream next to one with it (gap fills must leave it

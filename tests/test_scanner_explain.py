@@ -28,7 +28,7 @@ CASES = [(FILTERED, dt.date(2024, 11, 29), dt.time(10, 0)), (FILTERED, dt.date(2
 
 
 def asked(config: ScannerConfig, day: dt.date, store_symbols: list[str]) -> set[str]:
-    """The universe as the config writes it (metrics.md "Scanner semantics"), held by the store or not."""
+    """The universe as the config writes it (docs/spec/metrics.md "Scanner semantics"), held by the store or not."""
     if not config.symbols and not config.symbols_group:
         return set(store_symbols) - set(config.exclude_symbols)
     as_of = day if config.point_in_time else None

@@ -1,4 +1,4 @@
-"""Derived bars (metrics.md "Derived bars"): k-minute bars from the 1-minute bars of the regular session,
+"""Derived bars (docs/spec/metrics.md "Derived bars"): k-minute bars from the 1-minute bars of the regular session,
 in buckets aligned to the session's open, the last one ending at the close (shorter when k does not divide
 the session, and on early-close days)."""
 

@@ -1,4 +1,4 @@
-"""A session scanned at many moments at once (metrics.md "Scanner semantics"), on either backend.
+"""A session scanned at many moments at once (docs/spec/metrics.md "Scanner semantics"), on either backend.
 
 `scan_cells` runs the scan kernel (tapescan/kernels/scan.py) over a panel: for every symbol and every scan
 time, whether it passes the intraday filters (and is eligible: in the universe, passing the trailing
@@ -37,7 +37,7 @@ class ScanCells:
 
 class TodWindow:
     """The clock volumes of the N sessions before a session, summed: tod_avg_volume(N) = sum / N, defined
-    for a symbol present on all N (metrics.md); kept as a running sum while a sweep moves forward."""
+    for a symbol present on all N (docs/spec/metrics.md); kept as a running sum while a sweep moves forward."""
 
     def __init__(self, symbols: int, sessions: int) -> None:
         self.sessions = sessions

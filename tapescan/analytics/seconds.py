@@ -1,4 +1,4 @@
-"""1-minute bars from 1-second bars (metrics.md "Derived bars", with k counted in seconds).
+"""1-minute bars from 1-second bars (docs/spec/metrics.md "Derived bars", with k counted in seconds).
 
 The store holds 1-minute bars. Users who buy 1-second bars (ThetaData, Polygon) turn them into 1-minute
 bars here before ingesting them, or to check a vendor's own minute bars. Each session's 1-second bars are

@@ -1,9 +1,9 @@
 """Metrics of one session for all symbols at once, from a dense :class:`~tapescan.store.SessionPanel`.
 
 Both accept a host panel or a device panel (tapescan.analytics.placement). `cumulative_intraday` gives,
-for every symbol and every minute, what is known once that minute's bar has closed (metrics.md "Intraday
+for every symbol and every minute, what is known once that minute's bar has closed (docs/spec/metrics.md "Intraday
 metrics": session volume, high, low, last price), so that a scan "as of T" at any T is a lookup.
-`daily_values` gives metrics.md "Daily values". Both run on the backend that `tapescan.backend.resolve_backend`
+`daily_values` gives docs/spec/metrics.md "Daily values". Both run on the backend that `tapescan.backend.resolve_backend`
 picks; the CPU and GPU paths run the same per-symbol code (tapescan/kernels/session.py) and give identical
 results.
 """
@@ -56,7 +56,7 @@ def cumulative_intraday(panel: AnyPanel, backend: str = "auto") -> IntradayCumul
 
 
 def daily_values(panel: AnyPanel, backend: str = "auto") -> pd.DataFrame:
-    """metrics.md "Daily values" of every symbol with at least one bar in the (regular-session) panel."""
+    """docs/spec/metrics.md "Daily values" of every symbol with at least one bar in the (regular-session) panel."""
     if runs_on_gpu(backend):
         from tapescan.gpu import session as gpu
 

@@ -1,4 +1,4 @@
-"""Trailing-window metrics for all symbols and all sessions at once (metrics.md "Trailing-window metrics").
+"""Trailing-window metrics for all symbols and all sessions at once (docs/spec/metrics.md "Trailing-window metrics").
 
 The input is a :class:`DailyMatrix`: daily values as dense [session x symbol] arrays over consecutive
 NYSE calendar sessions (so that "the N sessions before D" is the N rows above D's), with a presence mask.

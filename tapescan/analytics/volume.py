@@ -1,4 +1,4 @@
-"""Time-of-day average volume and relative volume (metrics.md "Intraday metrics").
+"""Time-of-day average volume and relative volume (docs/spec/metrics.md "Intraday metrics").
 
 Volumes are compared on one clock grid: minute j (0..389) is the clock time 09:30 + (j + 1) minutes, the
 moment the bar stamped 09:30 + j becomes known. A session's cumulative volume at clock minute j counts its

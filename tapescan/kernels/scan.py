@@ -1,4 +1,4 @@
-"""One symbol's session as a scanner sees it: the scalar logic of the scan kernel (metrics.md "Intraday
+"""One symbol's session as a scanner sees it: the scalar logic of the scan kernel (docs/spec/metrics.md "Intraday
 metrics" and "Scanner semantics").
 
 `scan_symbol` walks the symbol's 1-minute bars once. After the bars visible at each scan time it computes
@@ -46,7 +46,7 @@ def scan_symbol(high, low, close, volume, mask, visible, clock, clock_visible, e
     filter); values[:, t] (VALUE_FIELDS) is written where passed[t]; clock_volume[c] is the volume of the
     first clock_visible[c] minutes. rel_volume = session_volume / (tod_sum[clock[t]] / tod_n), defined when
     `tod_defined`, clock[t] >= 0 and the average is positive. pandas equivalent at one t: the visible bars'
-    ``close.iloc[-1]``, ``volume.sum()``, ``high.max()``, ``low.min()`` and the metrics.md formulas.
+    ``close.iloc[-1]``, ``volume.sum()``, ``high.max()``, ``low.min()`` and the docs/spec/metrics.md formulas.
     """
     minutes = mask.shape[0]
     total = 0

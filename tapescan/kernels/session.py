@@ -30,7 +30,7 @@ def cumulate_session(high, low, close, volume, mask, out_volume, out_high, out_l
 
     pandas equivalent for one symbol (bars indexed by minute, absent ones dropped): ``volume.cumsum()``,
     ``high.cummax()``, ``low.cummin()``, ``close.ffill()`` and ``mask.cumsum()``, each reindexed to every
-    minute. Before the first bar: volume 0, count 0 and NaN prices (metrics.md: nothing is known yet).
+    minute. Before the first bar: volume 0, count 0 and NaN prices (docs/spec/metrics.md: nothing is known yet).
     """
     total = 0
     count = 0
@@ -81,7 +81,7 @@ def aggregate(open_, high, low, close, volume, mask, start, stop):
 
 @register_jitable(inline="always")
 def session_daily(open_, high, low, close, volume, mask, out, row):
-    """metrics.md "Daily values" of one symbol's regular session into out[:, row]:
+    """docs/spec/metrics.md "Daily values" of one symbol's regular session into out[:, row]:
     open, high, low, close, volume, vwap, bars (NaN everywhere when the symbol has no bar).
 
     vwap = sum((high + low + close) / 3 * volume) / volume, NaN when the volume is 0.
@@ -101,7 +101,7 @@ def session_daily(open_, high, low, close, volume, mask, out, row):
 @register_jitable(inline="always")
 def derive_bars(open_, high, low, close, volume, mask, minutes, out_open, out_high, out_low, out_close,
                 out_volume, out_bars):
-    """metrics.md "Derived bars": bucket b aggregates the bars of minutes [b * minutes, (b + 1) * minutes)
+    """docs/spec/metrics.md "Derived bars": bucket b aggregates the bars of minutes [b * minutes, (b + 1) * minutes)
     of the session (the last bucket ends at the close); a bucket without bars has out_bars 0 and NaN prices.
 
     pandas equivalent: ``bars.groupby((ts - open) // minutes).agg(open=first, high=max, low=min,

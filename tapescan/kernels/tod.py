@@ -1,4 +1,4 @@
-"""One symbol's time-of-day average volume: the scalar logic of the tod kernel (metrics.md
+"""One symbol's time-of-day average volume: the scalar logic of the tod kernel (docs/spec/metrics.md
 "Intraday metrics", tod_avg_volume)."""
 
 from __future__ import annotations

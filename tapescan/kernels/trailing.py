@@ -1,6 +1,6 @@
 """One symbol's trailing-window metrics for every session: the scalar logic of the trailing kernel.
 
-metrics.md "Trailing-window metrics": the window W_N(D) is the N calendar sessions before D; if the
+docs/spec/metrics.md "Trailing-window metrics": the window W_N(D) is the N calendar sessions before D; if the
 symbol (or, for beta and correlation, the benchmark) misses any of them, the metric is undefined (NaN).
 Daily returns need the session before the window too. Each window is recomputed from its values with
 two-pass sums (mean, then squared deviations): O(sessions x N) per symbol, and no drift from running sums.

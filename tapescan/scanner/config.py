@@ -43,7 +43,7 @@ MAX_DAYS = 10_000
 #: The longest step between scan times: a whole regular session, 09:30-16:00.
 MAX_INTERVAL_MINUTES = 390
 
-# Config key -> metric name of metrics.md, in the order of that page (and of filters()).
+# Config key -> metric name of docs/spec/metrics.md, in the order of that page (and of filters()).
 METRIC_OF_KEY = {
     "average_volume": "avg_volume",
     "average_price": "avg_price",
@@ -289,7 +289,7 @@ class ScannerConfig(BaseModel):
         return value
 
     def filters(self) -> dict[str, FilterBounds]:
-        """Metric name (metrics.md) -> its bounds and window, in metrics.md order; absent blocks are left out."""
+        """Metric name (docs/spec/metrics.md) -> its bounds and window, in that page's order; absent blocks are left out."""
         out: dict[str, FilterBounds] = {}
         for key, metric in METRIC_OF_KEY.items():
             block = getattr(self, key)

@@ -1,4 +1,4 @@
-"""scan and sweep (metrics.md "Scanner semantics") on the analytics layer, on either backend.
+"""scan and sweep (docs/spec/metrics.md "Scanner semantics") on the analytics layer, on either backend.
 
 A sweep goes session by session. For session D it reads D's panel once (the next session's read overlaps
 this one's computation, on a background thread) and runs the scan kernel (tapescan.analytics.scan) over it:
@@ -40,7 +40,7 @@ from tapescan.scanner.groups import known_groups
 from tapescan.scanner.universe import Universe, resolve_universe
 from tapescan.store import Store
 
-#: Columns of a scan's or sweep's result, in order (interfaces.md).
+#: Columns of a scan's or sweep's result, in order (docs/spec/interfaces.md).
 SCAN_COLUMNS = ["date", "time", "symbol", "price", "change_pct", "range_pct", "session_volume", "avg_volume",
                 "avg_price", "std_pct", "beta", "correlation", "rel_volume"]
 #: The same columns as Arrow types, for writing a sweep part by part.

@@ -1,4 +1,4 @@
-"""Which symbols a scan covers (metrics.md "Scanner semantics"): `symbols` ∪ the members of every group in
+"""Which symbols a scan covers (docs/spec/metrics.md "Scanner semantics"): `symbols` ∪ the members of every group in
 `symbols_group` − `exclude_symbols`; with neither `symbols` nor `symbols_group`, every symbol in the store.
 
 With `point_in_time`, group membership is taken as of each scanned session, so the universe can change from

@@ -1,4 +1,4 @@
-"""Daily values of one session (metrics.md "Daily values"), computed when the session is written.
+"""Daily values of one session (docs/spec/metrics.md "Daily values"), computed when the session is written.
 
 For rows sorted by (symbol, ts) and restricted to regular-session bars, this equals the pandas expression
 

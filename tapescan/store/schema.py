@@ -38,7 +38,7 @@ INPUT_BARS = pa.schema(
 #: One session partition of 1-minute bars, sorted by (symbol, ts).
 BARS_1M = INPUT_BARS.append(pa.field("extended", pa.bool_()))
 
-#: Daily values (metrics.md "Daily values"), one row per (date, symbol) present, sorted by (date, symbol).
+#: Daily values (docs/spec/metrics.md "Daily values"), one row per (date, symbol) present, sorted by (date, symbol).
 DAILY = pa.schema(
     [
         ("date", pa.date32()),

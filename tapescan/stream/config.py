@@ -1,5 +1,5 @@
 """The replay (session) configuration: which symbols and input streams, which derived bars, the session
-window, the replay speed, the trailing history, and the session timeout (interfaces.md "Replay config").
+window, the replay speed, the trailing history, and the session timeout (docs/spec/interfaces.md "Replay config").
 
 A 1-minute bar stream is always active for a symbol when derived bars are asked for (the client's "bar
 completeness requirement"), so `streams_of` adds `1m` in that case.

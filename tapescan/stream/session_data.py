@@ -27,10 +27,10 @@ NS_PER_MINUTE = 60_000_000_000
 @dataclass
 class DerivedBars:
     """k-minute bars of the session: [symbol x bucket] arrays; `done` marks the completed buckets. Buckets align
-    to the session open (metrics.md), so a window starting between two boundaries begins with a short one."""
+    to the session open (docs/spec/metrics.md), so a window starting between two boundaries begins with a short one."""
 
     minutes: int
-    first: int  # the first bucket's number, counted from the session open (metrics.md: buckets align to it)
+    first: int  # the first bucket's number, counted from the session open (docs/spec/metrics.md: buckets align to it)
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
@@ -224,7 +224,7 @@ class SessionData:
         return max(0, first), min(first + bars.minutes, self.minutes)
 
     def _aggregate(self, bars: DerivedBars, bucket: int) -> None:
-        """One bucket from the 1-minute bars, by the derived-bar kernel (metrics.md "Derived bars")."""
+        """One bucket from the 1-minute bars, by the derived-bar kernel (docs/spec/metrics.md "Derived bars")."""
         first, last = self._columns(bars, bucket)
         part = [np.ascontiguousarray(a[:, first:last]) for a in (self.open, self.high, self.low, self.close,
                                                                  self.volume, self.mask)]

@@ -1,4 +1,4 @@
-"""The snapshot CSV: one file per session, one row per clock advance (interfaces.md "Replay config and
+"""The snapshot CSV: one file per session, one row per clock advance (docs/spec/interfaces.md "Replay config and
 snapshot CSV"; the columns are listed in docs/REPLAY.md).
 
 Times are ISO 8601 with their ET offset; queue and session_data times are event times (when an item is
