@@ -164,7 +164,7 @@ class DataManager:
         session is missing, before 09:31 or after 16:00 (outside the clock grid)."""
         now = self.now()
         minute = int((now - now.normalize() - pd.Timedelta(hours=9, minutes=30)) // ONE_MINUTE) - 1
-        if not 0 <= minute < 390:
+        if not 0 <= minute < calendar.REGULAR_MINUTES:
             return float("nan")
         window = SessionWindow(self.store, max(days, 1), [symbol], self.backend)
         return float(tod_average_volume_before(window, self.today(), days)[0, minute])

@@ -60,8 +60,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapescan import calendar
+from tapescan.calendar import NS_PER_MINUTE
 from tapescan.store import Store, WriteReport
-from tapescan.store.schema import INPUT_BARS, NS_PER_MINUTE
+from tapescan.store.schema import INPUT_BARS
 
 MAX_SYMBOLS = 20_000
 BENCHMARK = "SPY"

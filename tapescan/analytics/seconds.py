@@ -18,11 +18,11 @@ import pandas as pd
 
 from tapescan import calendar
 from tapescan.analytics.bars import BAR_COLUMNS, bucket_panel, panel_frame
+from tapescan.calendar import NS_PER_SECOND
 from tapescan.errors import TapescanError
 from tapescan.store.reader import place_bars
 
 SYMBOL_BATCH = 256
-NS_PER_SECOND = 1_000_000_000
 COLUMNS = ["symbol", *BAR_COLUMNS]
 
 

@@ -17,7 +17,7 @@ from tapescan.analytics.window import SessionWindow
 from tapescan.cpu_fallback import tod as cpu
 from tapescan.errors import TapescanError
 
-CLOCK_MINUTES = 390  # 09:31 ... 16:00
+CLOCK_MINUTES = calendar.REGULAR_MINUTES  # 09:31 ... 16:00
 
 
 def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from tapescan.calendar import NS_PER_SECOND
 from tapescan.ingest.layout import BAR_FIELDS, ISO, Layout
 
 ISO_DATETIME, MONTH_FIRST, DAY_FIRST = 0, 1, 2
 _POWERS_OF_TEN = np.array([10.0**k for k in range(23)])
 _MAX_DIGITS = 15
-_NS = 1_000_000_000
 
 
 def fast_layout(layout: Layout) -> int | None:
@@ -167,7 +167,7 @@ def _parse(data, shape, delim, powers, out_ns, prices, volume, starts, ends):
         if after < 0 or after - 1 != content_end:
             return row
         volume[row] = np.int64(count)
-        out_ns[row] = seconds * _NS
+        out_ns[row] = seconds * NS_PER_SECOND
         starts[row] = at
         ends[row] = content_end
         row += 1

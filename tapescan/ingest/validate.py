@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapescan import calendar
+from tapescan.calendar import NS_PER_MINUTE
 from tapescan.ingest.localtime import NS_PER_DAY, localize, year_span
 from tapescan.ingest.parse import ParsedBlock
-from tapescan.store.schema import ET_NAME, NS_PER_MINUTE
+from tapescan.store.schema import ET_NAME
 
 #: Reasons in the order they are checked; a row's code is its reason's position + 1 (0: accepted).
 REASONS = (

@@ -12,7 +12,7 @@ import math
 
 from numba.core.extending import register_jitable
 
-NS_PER_MINUTE = 60_000_000_000
+from tapescan.calendar import NS_PER_MINUTE
 
 
 @register_jitable(inline="always")

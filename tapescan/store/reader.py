@@ -17,11 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapescan import calendar
+from tapescan.calendar import NS_PER_MINUTE
 from tapescan.cpu_fallback.place import place_session
 from tapescan.errors import StoreError
 from tapescan.store.integrity import read_files, read_table
 from tapescan.store.manifest import FileEntry, Manifest
-from tapescan.store.schema import DAILY, ET_NAME, NS_PER_MINUTE, PRICE_FIELDS
+from tapescan.store.schema import DAILY, ET_NAME, PRICE_FIELDS
 
 #: Extended-hours panels span 04:00-20:00 ET (widened if a stored bar lies outside).
 EXTENDED_START = dt.time(4, 0)
@@ -97,7 +98,7 @@ def read_session_columns(
     entry = session_entry(manifest, day)
     filters = None
     if symbols:  # an empty list reads no rows' worth of filter (pyarrow refuses `in []`): the panel has no rows
-        if len(symbols) * 390 < SUBSET_FILTER_SHARE * entry.rows:
+        if len(symbols) * calendar.REGULAR_MINUTES < SUBSET_FILTER_SHARE * entry.rows:
             filters = [("symbol", "in", list(symbols))]
     table = read_table(root, entry, columns=list(SESSION_COLUMNS), filters=filters, read_dictionary=["symbol"])
     dictionary = table.column("symbol").combine_chunks()

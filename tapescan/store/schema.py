@@ -10,12 +10,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tapescan.calendar import NS_PER_MINUTE
 from tapescan.errors import StoreError
 
 ET_NAME = "America/New_York"
 #: Version 2 added each file's size and digests to the manifest (version 1 manifests are still read).
 SCHEMA_VERSION = 2
-NS_PER_MINUTE = 60_000_000_000
 
 #: Price adjustments a symbol's bars can carry; one symbol's bars never mix two of them.
 ADJUSTMENTS = ("unadjusted", "split", "split_dividend", "unknown")

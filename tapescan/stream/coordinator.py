@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from tapescan.calendar import NS_PER_MINUTE
 from tapescan.stream.config import STREAM_TYPES, Roster
 from tapescan.stream.messages import (
     AddSymbol,
@@ -36,7 +37,7 @@ from tapescan.stream.messages import (
     SymbolJoined,
 )
 from tapescan.stream.queues import InputQueue, Items
-from tapescan.stream.session_data import NS_PER_MINUTE, SessionData
+from tapescan.stream.session_data import SessionData
 
 if TYPE_CHECKING:
     from tapescan.stream.system import SystemManager

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tapescan.calendar import NS_PER_MINUTE, NS_PER_SECOND
+
 #: The values each stream type carries, in column order.
 VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
     "1m": ("open", "high", "low", "close", "volume"),
@@ -21,7 +23,7 @@ VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
     "tick": ("price", "size"),
 }
 #: Length of a bar of each bar type, in ns (its event time is stamp + length).
-BAR_NS = {"1m": 60_000_000_000, "1s": 1_000_000_000}
+BAR_NS = {"1m": NS_PER_MINUTE, "1s": NS_PER_SECOND}
 NONE = np.iinfo(np.int64).min  # "no time": an empty queue's oldest and newest
 
 

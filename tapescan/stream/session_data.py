@@ -17,11 +17,10 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
+from tapescan.calendar import NS_PER_MINUTE
 from tapescan.cpu_fallback import session as kernels
 from tapescan.store import SessionPanel
 from tapescan.stream.queues import NONE, Items
-
-NS_PER_MINUTE = 60_000_000_000
 
 
 @dataclass

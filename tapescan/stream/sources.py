@@ -13,11 +13,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from tapescan.calendar import NS_PER_SECOND
 from tapescan.errors import TapescanError
 from tapescan.store import SessionPanel, Store
 from tapescan.stream.queues import BAR_NS, Items
-
-NS_PER_SECOND = 1_000_000_000
 
 
 class StoreSource:
