@@ -42,7 +42,7 @@ from bench_analytics import compare, market_store, session_file, versions
 from common import market_parser, memory_bandwidth_gbs, timed
 
 from tapescan import calendar
-from tapescan.scanner.config import ScannerConfig
+from tapescan.scanner.config import DEFAULT_DAYS, ScannerConfig
 from tapescan.scanner.engine import SCAN_COLUMNS, sweep
 from tapescan.store import Store
 
@@ -60,7 +60,6 @@ CONFIG = {
     "current_price_change_percentage": {"min": 1, "max": 10},
     "today_price_range_percentage": {"min": 2, "max": 8},
 }
-DEFAULT_WINDOW = 10  # the window of a trailing metric whose block is absent (it is still reported)
 TRAILING = ("avg_volume", "avg_price", "std_pct", "beta", "correlation")
 METRICS = SCAN_COLUMNS[3:]
 KEYS = ["date", "time", "symbol"]
@@ -75,7 +74,7 @@ HIT_BYTES = 4 + 8 + 8 + 10 * 8  # per hit: date, time and symbol (string views),
 def window(config: ScannerConfig, metric: str) -> int:
     """The window (sessions) of a trailing metric or of rel_volume."""
     bounds = config.filters().get(metric)
-    return bounds.days if bounds is not None and bounds.days else DEFAULT_WINDOW
+    return bounds.days if bounds is not None and bounds.days else DEFAULT_DAYS
 
 
 def scan_minutes(config: ScannerConfig) -> np.ndarray:

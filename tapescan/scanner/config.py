@@ -37,6 +37,8 @@ from tapescan.scanner.groups import BUILTIN_GROUPS, GROUPS_FOLDER, clean_ticker
 ROOT_KEY = "market_scanner_config"
 SESSION_OPEN = datetime.time(9, 30)
 SESSION_CLOSE = datetime.time(16, 0)
+#: A trailing window's sessions when a block gives no `days`; also the window of a trailing metric whose
+#: filter block is absent (the scan still reports it).
 DEFAULT_DAYS = 10
 #: The longest trailing window: about 40 years of NYSE sessions (~252 a year), more than any store holds.
 MAX_DAYS = 10_000

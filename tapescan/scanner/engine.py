@@ -34,7 +34,7 @@ from tapescan.analytics.placement import AnyPanel, runs_on_gpu
 from tapescan.analytics.scan import ScanCells, TodWindow, scan_cells
 from tapescan.errors import TapescanError
 from tapescan.kernels.scan import CHANGE, RANGE, RELATIVE, VALUE_FIELDS
-from tapescan.scanner.config import ConfigLike, FilterBounds, ScannerConfig, as_scanner_config
+from tapescan.scanner.config import DEFAULT_DAYS, ConfigLike, FilterBounds, ScannerConfig, as_scanner_config
 from tapescan.scanner.diagnostics import Diagnostic, DiagnosticHandler, diagnose, range_diagnostics, warn_in_python
 from tapescan.scanner.groups import known_groups
 from tapescan.scanner.universe import Universe, resolve_universe
@@ -47,8 +47,6 @@ SCAN_COLUMNS = ["date", "time", "symbol", "price", "change_pct", "range_pct", "s
 SCAN_SCHEMA = pa.schema([("date", pa.date32()), ("time", pa.string()), ("symbol", pa.string()),
                          *((name, pa.float64()) for name in SCAN_COLUMNS[3:6]), ("session_volume", pa.int64()),
                          *((name, pa.float64()) for name in SCAN_COLUMNS[7:])])
-#: Window of a trailing metric whose filter block is absent (it is still reported).
-DEFAULT_WINDOW = 10
 TRAILING = ("avg_volume", "avg_price", "std_pct", "beta", "correlation")
 #: Sessions whose trailing metrics are computed together (with their look-back).
 CHUNK_SESSIONS = 64
@@ -103,10 +101,10 @@ class _Sweeper:
         self.universe: Universe = resolve_universe(config, store, sessions)
         self.rows = list(self.universe.rows)
         self.filters = filters = config.filters()
-        self.windows = {m: (filters[m].days if m in filters else DEFAULT_WINDOW) for m in TRAILING}
+        self.windows = {m: (filters[m].days if m in filters else DEFAULT_DAYS) for m in TRAILING}
         self.stored = set(store.sessions())
         self.tod = TodWindow(len(self.rows), filters["rel_volume"].days if "rel_volume" in filters
-                             else DEFAULT_WINDOW)
+                             else DEFAULT_DAYS)
         self._daily: dict[dt.date, _Daily] = {}
 
     # --- reading -----------------------------------------------------------------------------------------
