@@ -201,8 +201,8 @@ def test_every_module_imports_on_its_own(tmp_path):
                          if m.partition(".")[0] not in ("tapescan", "__future__")})
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     result = subprocess.run([sys.executable, "-c", _FORK_EACH, ",".join(third_party), ",".join(known),
-                             str(tmp_path)], cwd=PACKAGE.parent, env=env, capture_output=True, text=True,
-                            timeout=300)
+                             str(tmp_path)], check=False, cwd=PACKAGE.parent, env=env, capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     failures = {p.name: p.read_text() for p in sorted(tmp_path.iterdir())}
     assert not failures, "modules that do not import on their own:\n\n" + "\n".join(
