@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.analytics.bars import BAR_COLUMNS, symbol_bars
+from tapescan.analytics.bars import BAR_COLUMNS, available_at, symbol_bars
 from tapescan.analytics.volume import tod_average_volume_before
 from tapescan.analytics.window import SessionWindow
 from tapescan.errors import TapescanError
@@ -101,8 +102,8 @@ class DataManager:
             available = frame["ts"] + ONE_MINUTE
         else:
             frame = symbol_bars(self.store, symbol, start, end, minutes, self.backend)
-            available = _derived_available(frame["ts"], minutes)
-        return frame[(available <= self.now()).to_numpy()].reset_index(drop=True)
+            available = available_at(frame["ts"], minutes)
+        return frame[np.asarray(available <= self.now())].reset_index(drop=True)
 
     def new_bars(self, symbols: Sequence[str]) -> BarStream:
         """A stream of today's 1-minute bars of `symbols`, handing each out once as it becomes visible."""
@@ -168,14 +169,6 @@ class DataManager:
             return float("nan")
         window = SessionWindow(self.store, max(days, 1), [symbol], self.backend)
         return float(tod_average_volume_before(window, self.today(), days)[0, minute])
-
-
-def _derived_available(starts: pd.Series, minutes: int) -> pd.Series:
-    """min(bucket end, session close) of derived bars stamped `starts`."""
-    closes = pd.Series([calendar.session_bounds(ts.date())[1] for ts in starts], index=starts.index,
-                       dtype=starts.dtype)
-    ends = starts + pd.Timedelta(minutes=minutes)
-    return ends.where(ends <= closes, closes)
 
 
 class BarStream:

@@ -58,11 +58,20 @@ def counted_buckets(panel: AnyPanel, steps: int, backend: str = "auto") -> tuple
     return SessionPanel(panel.date, panel.symbols, panel.minutes[::steps], o, h, lo, c, v, bars > 0), bars
 
 
+def available_at(starts: pd.DatetimeIndex | pd.Series, minutes: int) -> pd.DatetimeIndex:
+    """When `minutes`-minute bars starting at `starts` (any sessions) become known: min(bucket end, the close
+    of the bucket's session), so a bucket cut short by the close is known at the close."""
+    starts = pd.DatetimeIndex(starts)
+    days = starts.normalize()
+    close_of = {day: calendar.session_bounds(day.date())[1] for day in days.unique()}
+    closes = pd.DatetimeIndex(days.map(close_of)).tz_convert(starts.tz)
+    ends = starts + pd.Timedelta(minutes=minutes)
+    return ends.where(ends <= closes, closes)
+
+
 def available_times(panel: SessionPanel, minutes: int) -> pd.DatetimeIndex:
     """When each bucket of a derived panel becomes known: min(bucket end, session close)."""
-    _, session_close = calendar.session_bounds(panel.date)
-    ends = panel.minutes + pd.Timedelta(minutes=minutes)
-    return pd.DatetimeIndex(np.minimum(ends, session_close.tz_convert(ends.tz)))
+    return available_at(panel.minutes, minutes)
 
 
 def symbol_bars(store: Store, symbol: str, start: calendar.DateLike, end: calendar.DateLike, minutes: int,
