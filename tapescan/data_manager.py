@@ -9,7 +9,7 @@ caller can look ahead by accident. Metrics follow docs/spec/metrics.md and come 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -26,6 +26,11 @@ ONE_MINUTE = pd.Timedelta(minutes=1)
 
 
 class Clock(Protocol):
+    """What the Data Manager asks for "now"; `live` says whether that is real time (mode "live") or an instant
+    a replay sets (mode "backtest")."""
+
+    live: bool
+
     def now(self) -> pd.Timestamp:
         """The current instant, time-zone aware."""
 
@@ -33,12 +38,29 @@ class Clock(Protocol):
 class WallClock:
     """Live mode: the machine's clock."""
 
+    live = True
+
     def now(self) -> pd.Timestamp:
         return pd.Timestamp.now(tz=calendar.ET)
 
 
+class FeedClock:
+    """Live mode on a feed: the instant its source says it is (`now_ns`: int nanoseconds since the epoch, UTC),
+    so that a live run and everything it asks the Data Manager share one notion of now."""
+
+    live = True
+
+    def __init__(self, now_ns: Callable[[], int]) -> None:
+        self._now_ns = now_ns
+
+    def now(self) -> pd.Timestamp:
+        return pd.Timestamp(self._now_ns(), tz="UTC").tz_convert(calendar.ET)
+
+
 class ReplayClock:
     """Backtest mode: an instant that the replay sets and advances."""
+
+    live = False
 
     def __init__(self, start: pd.Timestamp | str) -> None:
         self._now = _aware(start)
@@ -70,7 +92,7 @@ class DataManager:
 
     @property
     def mode(self) -> str:
-        return "live" if isinstance(self.clock, WallClock) else "backtest"
+        return "live" if self.clock.live else "backtest"
 
     # --- time and the calendar --------------------------------------------------------------------------
 

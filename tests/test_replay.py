@@ -186,10 +186,17 @@ def test_live_mode_streams_a_feed_as_it_arrives_and_ends_when_the_live_clock_pas
     config = ReplayConfig(symbols=["SPY", "AAPL"], derived_intervals=[5], start_time="10:00", end_time="10:10")
     feed = ReplayAsLive(market, day, RealTime(), speed=1200)  # ten minutes of session in half a second
     clocks: list[int] = []
+    readings: list[tuple[int, int, int]] = []  # the feed's now, the Data Manager's now, the feed's now again
     system = SystemManager(market, config, day, day, live=feed, snapshot_dir=tmp_path, time=RealTime())
-    system.subscribe(lambda data, advance: clocks.append(advance.clock))
+
+    def consumer(data, advance) -> None:
+        clocks.append(advance.clock)
+        readings.append((feed.now(), system.data_manager.now().value, feed.now()))
+
+    system.subscribe(consumer)
     system.run()
-    assert system.mode == "live" and system.sessions_done == [day]
+    assert system.mode == "live" and system.data_manager.mode == "live" and system.sessions_done == [day]
+    assert readings and all(before <= now <= after for before, now, after in readings)  # it reads the live clock
     data = system.session_data
     panel = market.read_session(day, ["SPY", "AAPL"])
     window = (panel.minutes >= data.start) & (panel.minutes < data.end)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.data_manager import DataManager, ReplayClock
+from tapescan.data_manager import DataManager, FeedClock, ReplayClock
 from tapescan.errors import TapescanError
 from tapescan.scanner.groups import clean_ticker
 from tapescan.store import Store
@@ -88,11 +88,12 @@ class SystemManager:
                 f"({name_symbols(config.symbols)}); every session would only wait out the session timeout. "
                 "Check the symbols (`tapescan info STORE --all-symbols` lists them) or pick a range they cover.")
         self.store, self.config, self.live = store, config, live
-        self.mode = "backtest" if live is None else "live"
         self.time = time or RealTime()
         self.state = SystemState.STOPPED
         self.stream_coordinator_timer_expired = False
-        self.data_manager = DataManager(store, ReplayClock(calendar.session_bounds(self.days[0])[0]), backend)
+        # a replay moves its clock itself; a live run reads its feed's clock
+        self.replay_clock = ReplayClock(calendar.session_bounds(self.days[0])[0]) if live is None else None
+        self.data_manager = DataManager(store, self.replay_clock or FeedClock(live.now), backend)
         self.coordinator = StreamCoordinator(self)
         self.upkeep = DataUpkeep(config, source or StoreSource(store), self.days, self.coordinator.inbox.put,
                                  self.fail, backend, stream_items=live is None)
@@ -193,14 +194,19 @@ class SystemManager:
         if pacing is not None:
             pacing.shift(self.time.monotonic() - paused_at)
 
+    @property
+    def mode(self) -> str:
+        """"backtest" or "live", as the Data Manager's clock says."""
+        return self.data_manager.mode
+
     def on_session_start(self, data: SessionData) -> None:
-        self.data_manager.clock.set(data.start)
+        self._follow(data.start)
         if self.snapshots is not None:
             self.snapshots.open(data, self.coordinator.roster)
 
     def on_advance(self, advance: Advance) -> None:
         data = self.coordinator.session_data
-        self.data_manager.clock.set(_timestamp(advance.clock))
+        self._follow(_timestamp(advance.clock))
         for consumer in self._consumers:
             consumer(data, advance)
         self._snapshot(advance.clock)
@@ -210,6 +216,11 @@ class SystemManager:
         if self.snapshots is not None:
             self.snapshots.close()
         self.sessions_done.append(data.date)
+
+    def _follow(self, instant: pd.Timestamp) -> None:
+        """A replay's clock follows the coordinator's; a live run's reads the feed, so there is nothing to set."""
+        if self.replay_clock is not None:
+            self.replay_clock.set(instant)
 
     def _snapshot(self, clock: int) -> None:
         if self.snapshots is not None:
