@@ -80,7 +80,7 @@ gpu: | $(BIN)/python
 	@case "$(CUDA)" in 12|13) ;; *) echo "make gpu CUDA=12 or CUDA=13: the CUDA Version nvidia-smi shows" >&2; exit 2;; esac
 	@if [ -n "$(CUDA_CHOSEN)" ] && [ "$(CUDA_CHOSEN)" != "$(CUDA)" ]; then \
 		echo "$(VENV) holds the CUDA $(CUDA_CHOSEN) packages; run 'make clean' first to switch to CUDA $(CUDA)." >&2; exit 2; fi
-	$(PIP) install -c constraints.txt -c constraints-cu$(CUDA).txt -e '.[test,gpu-cu$(CUDA)]'
+	$(PIP) install $(CONSTRAINTS) -e '.[test,gpu-cu$(CUDA)]'
 	echo $(CUDA) > $(VENV)/.cuda
 	touch $(VENV)/.installed-base $(VENV)/.installed-test
 

@@ -53,11 +53,11 @@ def private_temp_folder() -> Path:
     return folder
 
 
-def cache_folder_needed(package: Path = PACKAGE) -> Path | None:
+def cache_folder_needed() -> Path | None:
     """The folder numba must be told to use, or None when its own places work (or NUMBA_CACHE_DIR is set)."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return None
-    if writable(package / "__pycache__"):
+    if writable(PACKAGE / "__pycache__"):
         return None
     user = user_cache_folder()
     if user is not None and writable(user):

@@ -175,7 +175,10 @@ assert not [m for m in sys.modules if m == "tapescan" or m.startswith("tapescan.
 running = {}
 def reap():
     pid, status = os.wait()
-    running.pop(pid)
+    name = running.pop(pid)
+    if os.WIFSIGNALED(status):  # killed while importing (a crash in compiled code): no traceback was written
+        with open(os.path.join(out, name), "w") as f:
+            f.write(f"killed by signal {os.WTERMSIG(status)} while importing")
 for name in names:
     if len(running) >= max(2, os.cpu_count() or 2):
         reap()

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tapescan.cli.main import app
 from tapescan.errors import StoreError
-from tapescan.ingest import ingest, pipeline
+from tapescan.ingest import ingest
 from tapescan.store import Store, store_info, symbol_coverage
 from tapescan.store.info import REPORTS_FOLDER
 from tests.cli_process import tapescan
@@ -114,10 +114,6 @@ def test_a_damaged_report_is_named(gapped):
     with pytest.raises(StoreError, match="not a readable ingest report") as caught:
         store_info(gapped)
     assert str(report) in str(caught.value)
-
-
-def test_info_reads_reports_where_ingest_writes_them():
-    assert REPORTS_FOLDER == pipeline.REPORTS_FOLDER
 
 
 def test_info_prints_the_summary(gapped):

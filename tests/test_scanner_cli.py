@@ -14,7 +14,7 @@ from tapescan.cli.main import app
 from tapescan.scanner import SCAN_COLUMNS
 from tapescan.store import Store
 from tapescan.synth import write_synthetic_market
-from tests.cli_process import tapescan
+from tests.cli_process import scan_and_sweep, tapescan
 
 runner = CliRunner()
 CONFIG = {"market_scanner_config": {
@@ -103,10 +103,7 @@ def test_bad_scan_arguments_are_refused_in_plain_words(market, config_file, args
 def test_a_bad_config_stops_scan_and_sweep_naming_the_field(market, tmp_path, config, field):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(config))
-    for command in (["scan", str(path), "--date", "2024-12-02", "--time", "10:00"],
-                    ["sweep", str(path), "--start", "2024-12-02", "--end", "2024-12-02", "--output",
-                     str(tmp_path / "out.csv")]):
-        result = tapescan(*command, "--store", str(market.path))
+    for result in scan_and_sweep(str(path), str(market.path), str(tmp_path / "out.csv"), "2024-12-02"):
         assert result.returncode == 2 and field in result.stderr and "Traceback" not in result.stderr
         assert str(path) in " ".join(result.stderr.split())
     assert not (tmp_path / "out.csv").exists()

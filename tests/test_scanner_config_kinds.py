@@ -15,6 +15,7 @@ from tapescan.scanner import ScannerConfigError
 from tapescan.scanner.config import SCANNER_KIND
 from tapescan.stream import ReplayConfig, ReplayConfigError, load_replay_config
 from tapescan.stream.config import REPLAY_KIND
+from tests.cli_process import scan_and_sweep
 from tests.cli_process import tapescan as run_tapescan
 
 SCANNER = {"market_scanner_config": {"symbols": ["AAPL", "SPY"], "average_volume": {"min": 1, "days": 3}}}
@@ -45,10 +46,7 @@ def test_scan_and_sweep_name_a_replay_config_and_show_a_scanner_config(scanner_s
     store, _ = scanner_store
     path = tmp_path / "replay.yaml"
     path.write_text("symbols: [AAPL, SPY]\nderived_intervals: [5]\nspeed: 0\n")
-    for command in (["scan", str(path), "--date", "2024-12-02", "--time", "10:00"],
-                    ["sweep", str(path), "--start", "2024-12-02", "--end", "2024-12-02", "--output",
-                     str(tmp_path / "hits.csv")]):
-        result = run_tapescan(*command, "--store", str(store.path))
+    for result in scan_and_sweep(str(path), str(store.path), str(tmp_path / "hits.csv"), "2024-12-02"):
         message = one_paragraph(result.stderr)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert f"Scanner config {path} looks like a replay config" in message

@@ -13,7 +13,7 @@ import pytest
 
 from tapescan import scan, sweep
 from tapescan.scanner import Diagnostic, ScanWarning
-from tests.cli_process import tapescan
+from tests.cli_process import scan_and_sweep
 
 BETA_ON_QQQ = {"symbols": ["AAPL", "MSFT"], "benchmark": "QQQ", "beta": {"min": 0.5, "days": 5}}
 LONG_WINDOW = {"average_volume": {"min": 1, "days": 30}}
@@ -109,9 +109,7 @@ def test_scan_and_sweep_print_each_warning_once(scanner_store, tmp_path, config,
     store, _ = scanner_store
     path = tmp_path / "scan.json"
     path.write_text(json.dumps(config))
-    for command in (["scan", str(path), "--date", "2024-12-02", "--time", "11:00"],
-                    ["sweep", str(path), "--start", "2024-12-02", "--end", "2024-12-03", "--output",
-                     str(tmp_path / "hits.csv")]):
-        result = tapescan(*command, "--store", str(store.path))
+    for result in scan_and_sweep(str(path), str(store.path), str(tmp_path / "hits.csv"), "2024-12-02",
+                                 end="2024-12-03", at="11:00"):
         assert result.returncode == 0, result.stderr
         assert result.stderr.count("warning:") == 1 and phrase in " ".join(result.stderr.split())

@@ -171,7 +171,8 @@ def test_verify_finds_each_damage_and_says_what_to_do(root, tmp_path, table, how
     said = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 2, said
     assert f"damaged: {path}" in said and "tapescan ingest VENDOR FILES --store NEW_STORE" in said
-    assert (DAY if table == "bars_1m" else "") in said.split("Affected:")[1]
+    affected = {"bars_1m": DAY, "daily": DAY[:7], "symbols": "the symbols table"}[table]
+    assert affected in said.split("Affected:")[1]
 
 
 def test_verify_passes_a_sound_store_and_the_library_returns_a_report(root):

@@ -90,13 +90,13 @@ def test_repair_then_resynth_gives_the_undamaged_store(root, pristine, table, ho
     assert_same_data(root, pristine)
 
 
-def test_repair_reports_the_dropped_session_and_its_symbols(root):
+def test_repair_reports_the_dropped_session_and_its_symbols(pristine, root):
     garble(root / target(root, "bars_1m"))
 
     report = Store(root).repair()
 
     assert report.ok and report.symbols_rewritten
-    assert report.dropped == {DAY: sorted(Store(root).symbols()["symbol"])}
+    assert report.dropped == {DAY: sorted(Store(pristine).symbols()["symbol"])}  # the undamaged store's
     assert report.daily_rewritten == [DAY[:7]]
     assert Store(root).verify(deep=True).ok
 

@@ -12,10 +12,11 @@ from tapescan import calendar
 from tapescan.cli.context import options, progress_bar, say
 from tapescan.cli.output import check_output_path, check_stream_output_path, emit_frame, frame_stream
 from tapescan.cli.store_options import STORE_OPTION
-from tapescan.scanner import Diagnostic, ScannerConfig, explain, known_groups, load_scanner_config
+from tapescan.scanner import Diagnostic, ScannerConfig, known_groups, load_scanner_config
 from tapescan.scanner.diagnostics import DiagnosticHandler
 from tapescan.scanner.engine import SCAN_SCHEMA, iter_sweep
 from tapescan.scanner.engine import scan as scan_at
+from tapescan.scanner.funnel import scan_and_explain
 from tapescan.store import Store
 
 CONFIG_ARGUMENT = typer.Argument(..., help="Scanner config: .json, .yaml/.yml or .toml (market_scanner_config).")
@@ -58,10 +59,11 @@ def scan(
     handle = Store(store)
     settings = _config(ctx, config, handle)
     backend = options(ctx).backend
-    hits = scan_at(handle, settings, date, at, backend, on_diagnostic=_diagnostic_printer(ctx))
     if explain_funnel:
-        funnel = explain(handle, settings, date, at, backend, on_diagnostic=lambda diagnostic: None)
+        hits, funnel = scan_and_explain(handle, settings, date, at, backend, on_diagnostic=_diagnostic_printer(ctx))
         typer.echo(_funnel_text(funnel, date, at), err=True)
+    else:
+        hits = scan_at(handle, settings, date, at, backend, on_diagnostic=_diagnostic_printer(ctx))
     hint = "" if len(hits) or explain_funnel else "; add --explain to see which filter removes them"
     say(ctx, f"{len(hits)} symbol(s) pass every filter on {date} at {at} ET{hint}.")
     emit_frame(hits, output, title=f"scan {date} {at}")

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapescan.errors import IngestError, StoreConflictError
-from tapescan.ingest.stage import StagedFile
+from tapescan.ingest.stage import StagedFile, staged_date
 from tapescan.store import writer
 from tapescan.store.schema import INPUT_BARS, is_sorted
 from tapescan.store.writer import WriteReport
@@ -44,8 +44,8 @@ class MergeCounts:
 class SessionMerge:
     bars: pa.Table  # store input: symbol, ts (ET), open, high, low, close, volume
     source: np.ndarray  # source id per kept row
-    duplicate_source: np.ndarray  # source ids of dropped identical duplicates ...
-    duplicate_count: np.ndarray  # ... and how many each (int64)
+    duplicate_source: np.ndarray  # source id of each distinct row that was not a conflict ...
+    duplicate_count: np.ndarray  # ... and how many identical copies of it were dropped (int64, may be 0)
     conflicts: pa.Table  # source, line, reason, raw
 
 
@@ -229,4 +229,4 @@ def _counted(
     if merged.conflicts.num_rows:
         counts.conflicts.append(merged.conflicts)
     yield merged.bars
-    on_session(dt.date(1970, 1, 1) + dt.timedelta(days=day), merged.bars.num_rows)
+    on_session(staged_date(day), merged.bars.num_rows)

@@ -37,7 +37,7 @@ from tapescan.ingest.stage import StageResult, StageTask, stage, staged_date
 from tapescan.ingest.vendors import VENDORS, FileInfo, IngestOptions, inspect, read_head
 from tapescan.store import Store
 from tapescan.store.info import REPORTS_FOLDER
-from tapescan.store.integrity import content_digest, damaged
+from tapescan.store.integrity import check_content
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import load_manifest
 
@@ -246,8 +246,7 @@ def _refuse_damaged(root: Path, staged_days: set[int]) -> None:
     entries = [*(manifest.bars_1m.get(day.isoformat()) for day in days),
                *(manifest.daily.get(f"{day:%Y-%m}") for day in days), manifest.symbols]
     for entry in {entry.file: entry for entry in entries if entry is not None}.values():
-        if entry.sha256 is not None and content_digest(root, entry) != entry.sha256:
-            raise damaged(root, entry.file, "its content is not what was written (sha256 differs)")
+        check_content(root, entry)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,8 @@ Years of bars for thousands of symbols take hours to download, so the fetch is b
   a chunk without data is saved as a header-only file for the same reason;
 * atomic: each file is written aside and renamed into place, so a killed fetch never leaves a partial
   file that a resumed fetch would then skip;
-* streamed: answers go to that file in blocks, never whole into memory, and one answer larger than
+* streamed: v3 answers go to that file in blocks, never whole into memory (a v2 page is JSON, parsed
+  in memory under the same cap), and one answer larger than
   `MAX_RESPONSE_BYTES` stops the fetch (a month of one symbol's 1-minute bars is a few MB);
 * lazy: `dest` is made (by `prepare_dest`) only before the first file is written, so a fetch that writes
   nothing (an unreachable terminal) creates nothing;

@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from tapescan import calendar
 from tapescan.configfile import ConfigKind, check_kind, keys_at, plain_problem, read_document, unknown_key
 from tapescan.errors import TapescanError
 from tapescan.scanner.groups import BUILTIN_GROUPS, GROUPS_FOLDER, clean_ticker
@@ -43,7 +44,7 @@ DEFAULT_DAYS = 10
 #: The longest trailing window: about 40 years of NYSE sessions (~252 a year), more than any store holds.
 MAX_DAYS = 10_000
 #: The longest step between scan times: a whole regular session, 09:30-16:00.
-MAX_INTERVAL_MINUTES = 390
+MAX_INTERVAL_MINUTES = calendar.REGULAR_MINUTES
 
 # Config key -> metric name of docs/spec/metrics.md, in the order of that page (and of filters()).
 METRIC_OF_KEY = {

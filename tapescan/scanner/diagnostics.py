@@ -49,7 +49,7 @@ DiagnosticHandler = Callable[[Diagnostic], None]
 def warn_in_python(diagnostic: Diagnostic) -> None:
     """The default handler: warnings through the warnings module (ScanWarning), notes dropped."""
     if diagnostic.level == "warning":
-        warnings.warn(diagnostic.message, ScanWarning, stacklevel=5)  # the caller of scan()
+        warnings.warn(diagnostic.message, ScanWarning, stacklevel=5)  # scan()'s caller; deeper for sweep/explain
 
 
 def _listed(words: list[str]) -> str:

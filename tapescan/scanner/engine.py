@@ -331,12 +331,14 @@ class FunnelStep:
 
 def funnel_steps(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str,
                  backend: str = "auto", on_diagnostic: DiagnosticHandler | None = None,
-                 ) -> tuple[ScannerConfig, Universe, list[FunnelStep]]:
+                 ) -> tuple[ScannerConfig, Universe, list[FunnelStep], pd.DataFrame]:
     """A scan at (`day`, `time`) evaluated by the engine with the first k filters, for k = 0 .. every filter
-    (config.filters() order); the last step's `left` is the scan's hit count. Also the config and universe."""
+    (config.filters() order); the last step's `left` is the scan's hit count. Also the config, the universe and
+    the scan's hits (the last step is the scan itself: `scan --explain` reads and evaluates the session once)."""
     sweeper, day, times = _one_moment(store, config, day, time, backend, on_diagnostic)
     if not sweeper.rows:
-        return sweeper.config, sweeper.universe, [FunnelStep(m, 0, 0) for m in (None, *sweeper.filters)]
+        return (sweeper.config, sweeper.universe, [FunnelStep(m, 0, 0) for m in (None, *sweeper.filters)],
+                empty_result())
     panel = sweeper.read_panel(day)
     active = list(sweeper.filters.items())
     steps, previous = [], None
@@ -349,7 +351,8 @@ def funnel_steps(store: Store, config: ConfigLike, day: calendar.DateLike, time:
             undefined = int(np.isnan(value[previous.passed[:, 0]]).sum())
         steps.append(FunnelStep(metric, int(cells.passed[:, 0].sum()), undefined))
         previous = cells
-    return sweeper.config, sweeper.universe, steps
+    hits = _hits_frame(day, times, np.asarray(sweeper.rows), previous, before.trailing)
+    return sweeper.config, sweeper.universe, steps, hits
 
 
 def _moment(day: dt.date, time: dt.time | str) -> pd.Timestamp:

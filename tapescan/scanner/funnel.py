@@ -54,11 +54,18 @@ def explain(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.t
     """The filter funnel of a scan at (`day`, `time`): one row per step (FUNNEL_COLUMNS), the universe, the
     symbols the store holds, then each filter in the config's order (ScannerConfig.filters()); the last row's
     `left` is the number of rows `scan` returns. `config` and `on_diagnostic` as for `scan`."""
-    settings, universe, steps = funnel_steps(store, config, day, time, backend, on_diagnostic)
+    return scan_and_explain(store, config, day, time, backend, on_diagnostic)[1]
+
+
+def scan_and_explain(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str,
+                     backend: str = "auto", on_diagnostic: DiagnosticHandler | None = None,
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`scan`'s hits and `explain`'s funnel from one read and evaluation of the session."""
+    settings, universe, steps, hits = funnel_steps(store, config, day, time, backend, on_diagnostic)
     filters = settings.filters()
     rows = [("universe", _universe_text(settings), pd.NA, _in_universe(universe, calendar.to_date(day))),
             ("in store", "held by the store", pd.NA, steps[0].left)]
     rows += [(KEY_OF_METRIC[step.metric], bound_text(step.metric, filters[step.metric]), step.undefined, step.left)
              for step in steps[1:]]
     frame = pd.DataFrame(rows, columns=FUNNEL_COLUMNS)
-    return frame.astype({"step": "str", "bound": "str", "undefined": "Int64", "left": "int64"})
+    return hits, frame.astype({"step": "str", "bound": "str", "undefined": "Int64", "left": "int64"})

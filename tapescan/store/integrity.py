@@ -30,6 +30,7 @@ from tapescan.fsio import atomic_path
 from tapescan.store.manifest import FileEntry
 
 MAGIC = b"PAR1"
+CONTENT_CHANGED = "its content is not what was written (sha256 differs)"
 #: A Parquet file ends in its footer, the footer's length (4 bytes, little-endian) and the magic.
 TAIL = 8
 #: What pyarrow raises on bytes it cannot decode (thrift and decompression errors surface as OSError).
@@ -127,8 +128,15 @@ def verified_bytes(root: Path, entry: FileEntry) -> bytes:
     (cuDF). Entries of old manifests have no sha256; callers read those with pyarrow instead."""
     data = checked_path(root, entry).read_bytes()
     if hashlib.sha256(data).hexdigest() != entry.sha256:
-        raise damaged(root, entry.file, "its content is not what was written (sha256 differs)")
+        raise damaged(root, entry.file, CONTENT_CHANGED)
     return data
+
+
+def check_content(root: Path, entry: FileEntry) -> None:
+    """StoreDamagedError unless the file's whole content has the sha256 the manifest records (entries of old
+    manifests have none: not checked)."""
+    if entry.sha256 is not None and content_digest(root, entry) != entry.sha256:
+        raise damaged(root, entry.file, CONTENT_CHANGED)
 
 
 def content_digest(root: Path, entry: FileEntry) -> str:

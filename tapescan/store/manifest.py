@@ -5,8 +5,8 @@ replacing `manifest.json`; only afterwards are the files it superseded deleted. 
 moment therefore leaves the previous manifest, and with it the previous store, intact; files it had
 written but not committed are orphans, removed by the next writer.
 
-Each entry also records its file's size and digests (tapescan/store/integrity.py checks them on every
-read). Entries of schema version 1 manifests lack them and are still accepted: their files are checked by
+Each entry also records its file's size and digests (tapescan/store/integrity.py checks the size and the
+footer's digest on every read, the whole file's by `verify --deep`, the GPU loader and ingest's pre-check). Entries of schema version 1 manifests lack them and are still accepted: their files are checked by
 Parquet page checksums only, until a write replaces them. The loader refuses a manifest of the wrong shape
 and any entry whose path would lead outside its table's folder, as a damaged store.
 """

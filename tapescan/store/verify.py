@@ -17,7 +17,7 @@ import pandas as pd
 
 from tapescan.errors import StoreDamagedError
 from tapescan.store.daily import session_daily_values
-from tapescan.store.integrity import checked_path, content_digest, read_table
+from tapescan.store.integrity import check_content, checked_path, read_table
 from tapescan.store.manifest import FileEntry, Manifest, load_manifest
 from tapescan.store.writer import symbol_counts
 
@@ -100,8 +100,7 @@ def file_problem(root: Path, entry: FileEntry, deep: bool) -> str | None:
     try:
         checked_path(root, entry)
         if deep:
-            if entry.sha256 is not None and content_digest(root, entry) != entry.sha256:
-                return "its content is not what was written (sha256 differs)"
+            check_content(root, entry)
             read_table(root, entry)
     except StoreDamagedError as error:
         return error.problem
