@@ -3,7 +3,8 @@
 A reader sees either the old file or the new one, never a half-written one, even if the writing process
 is killed (the rename is atomic on POSIX file systems; the fsyncs make it durable across power loss).
 The new file gets the mode any other program would give it (0666 less the umask), not mkstemp's private
-0600: stores and results are meant to be read by other users, containers and Dask workers.
+0600: stores and results are meant to be read by other users, containers and Dask workers. A signal at any
+moment leaves no temporary file behind.
 A write that runs out of disk space or quota raises :class:`~tapescan.errors.DiskFullError` naming the folder.
 """
 
@@ -12,37 +13,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
-import threading
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 from tapescan.errors import DiskFullError
 
-_UMASK_LOCK = threading.Lock()
 _DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 # pyarrow raises OSError with the C library's text and no errno.
 _DISK_FULL_TEXTS = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
-
-
-def current_umask() -> int:
-    """The process's umask, read without changing it where Linux allows (/proc), else by a locked swap."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    with _UMASK_LOCK:
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
-
-
-def default_file_mode() -> int:
-    """The mode `open(path, "w")` would give a new file: 0666 less the umask."""
-    return 0o666 & ~current_umask()
 
 
 def fsync_dir(path: Path) -> None:
@@ -78,6 +57,10 @@ def disk_full_named(folder: Path, outcome: str) -> Iterator[None]:
         raise disk_full_error(folder, outcome) from error
 
 
+def _temporary_name(target: Path) -> Path:
+    return target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it replaces `target`, on error it is removed.
@@ -89,20 +72,27 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     with disk_full_named(target.parent, f"{target.name} was not written and is as it was (nothing half-written is "
                                         "left; a store keeps the commits completed before this one)."):
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        # The temporary file is created here rather than by mkstemp: os.open gives it the mode any program would
+        # (0666 less the umask; mkstemp's is 0600), and `created` is set with no Python call in between, so a
+        # Ctrl-C or SIGTERM at any moment leaves no temporary file behind (mkstemp's could be lost on the way
+        # back from it).
+        tmp, created = _temporary_name(target), False
         try:
-            os.fchmod(fd, default_file_mode())  # mkstemp makes it 0600
-        finally:
+            while not created:
+                try:
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                    created = True
+                except FileExistsError:  # another writer's file of that name
+                    tmp = _temporary_name(target)
             os.close(fd)
-        tmp = Path(tmp_name)
-        try:
             yield tmp
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            if created:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
             raise
     fsync_dir(target.parent)
 
