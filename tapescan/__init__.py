@@ -8,8 +8,7 @@ The public API, re-exported explicitly:
 - :mod:`calendar` — NYSE sessions, early closes, holidays (pandas-market-calendars).
 - :func:`resolve_backend` — which compute backend (cpu / gpu) runs, and why.
 - :func:`synthesize` — the seeded synthetic market.
-- :class:`DataManager` — bars and metrics as of a clock's now (:class:`ReplayClock`, :class:`WallClock`,
-  :class:`FeedClock`).
+- :class:`DataManager` — bars and metrics as of a clock's now (:class:`ReplayClock`, :class:`LiveClock`).
 - :class:`ScannerConfig`, :func:`load_scanner_config`, :func:`scan`, :func:`sweep`, :func:`explain` — the scanner
   (:class:`Diagnostic` / :class:`ScanWarning`: why a scan finds little or nothing).
 """
@@ -20,7 +19,8 @@ ensure_kernel_cache()  # before any module below defines a cached kernel
 
 from tapescan import calendar
 from tapescan.backend import resolve_backend
-from tapescan.data_manager import DataManager, FeedClock, ReplayClock, WallClock
+from tapescan.clock import LiveClock, ReplayClock
+from tapescan.data_manager import DataManager
 from tapescan.errors import BackendError, CalendarError, StoreError, TapescanError
 from tapescan.scanner import Diagnostic, ScannerConfig, ScanWarning, explain, load_scanner_config, scan, sweep
 from tapescan.store import SessionPanel, Store, StoreInfo, WriteReport, store_info, symbol_coverage
@@ -33,7 +33,7 @@ __all__ = [
     "CalendarError",
     "DataManager",
     "Diagnostic",
-    "FeedClock",
+    "LiveClock",
     "ReplayClock",
     "ScanWarning",
     "ScannerConfig",
@@ -42,7 +42,6 @@ __all__ = [
     "StoreError",
     "StoreInfo",
     "TapescanError",
-    "WallClock",
     "WriteReport",
     "__version__",
     "calendar",

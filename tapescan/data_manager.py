@@ -1,16 +1,15 @@
 """The Data Manager: the one place the rest of tapescan asks for data, always as of "now".
 
-"Now" comes from a clock: a :class:`ReplayClock` that a backtest moves, or the :class:`WallClock` in live
-mode. Whatever the manager returns respects visibility (docs/spec/metrics.md "Time and sessions"): a bar is visible
-once its available time (its end; for a derived bar min(bucket end, close)) is at or before now, so no
+"Now" comes from the run's clock (tapescan/clock.py): a :class:`ReplayClock` that a backtest moves, or a
+:class:`LiveClock` in live mode (the feed's time, or the machine's). Whatever the manager returns respects
+visibility (docs/spec/metrics.md "Time and sessions"): a bar is visible once its available time (its end; for a derived bar min(bucket end, close)) is at or before now, so no
 caller can look ahead by accident. Metrics follow docs/spec/metrics.md and come from the analytics layer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,67 +18,11 @@ from tapescan import calendar
 from tapescan.analytics.bars import BAR_COLUMNS, available_at, symbol_bars
 from tapescan.analytics.volume import tod_average_volume_before
 from tapescan.analytics.window import SessionWindow
+from tapescan.clock import Clock, LiveClock
 from tapescan.errors import TapescanError
 from tapescan.store import Store
 
 ONE_MINUTE = pd.Timedelta(minutes=1)
-
-
-class Clock(Protocol):
-    """What the Data Manager asks for "now"; `live` says whether that is real time (mode "live") or an instant
-    a replay sets (mode "backtest")."""
-
-    live: bool
-
-    def now(self) -> pd.Timestamp:
-        """The current instant, time-zone aware."""
-
-
-class WallClock:
-    """Live mode: the machine's clock."""
-
-    live = True
-
-    def now(self) -> pd.Timestamp:
-        return pd.Timestamp.now(tz=calendar.ET)
-
-
-class FeedClock:
-    """Live mode on a feed: the instant its source says it is (`now_ns`: int nanoseconds since the epoch, UTC),
-    so that a live run and everything it asks the Data Manager share one notion of now."""
-
-    live = True
-
-    def __init__(self, now_ns: Callable[[], int]) -> None:
-        self._now_ns = now_ns
-
-    def now(self) -> pd.Timestamp:
-        return pd.Timestamp(self._now_ns(), tz="UTC").tz_convert(calendar.ET)
-
-
-class ReplayClock:
-    """Backtest mode: an instant that the replay sets and advances."""
-
-    live = False
-
-    def __init__(self, start: pd.Timestamp | str) -> None:
-        self._now = _aware(start)
-
-    def now(self) -> pd.Timestamp:
-        return self._now
-
-    def set(self, instant: pd.Timestamp | str) -> None:
-        self._now = _aware(instant)
-
-    def advance(self, minutes: float = 1) -> None:
-        self._now += pd.Timedelta(minutes=minutes)
-
-
-def _aware(instant: pd.Timestamp | str) -> pd.Timestamp:
-    stamp = pd.Timestamp(instant)
-    if stamp.tzinfo is None:
-        raise TapescanError(f"{instant!r} has no time zone; give one, e.g. '2024-12-02 10:00-05:00'.")
-    return stamp.tz_convert(calendar.ET)
 
 
 class DataManager:
@@ -87,17 +30,18 @@ class DataManager:
 
     def __init__(self, store: Store, clock: Clock | None = None, backend: str = "auto") -> None:
         self.store = store
-        self.clock = clock or WallClock()
+        self.clock = clock or LiveClock()
         self.backend = backend
 
     @property
     def mode(self) -> str:
-        return "live" if self.clock.live else "backtest"
+        """"backtest" or "live", as the clock says."""
+        return self.clock.mode
 
     # --- time and the calendar --------------------------------------------------------------------------
 
     def now(self) -> pd.Timestamp:
-        return self.clock.now().tz_convert(calendar.ET)
+        return self.clock.now()
 
     def today(self) -> dt.date:
         return self.now().date()

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from tapescan import DataManager, ReplayClock, WallClock
+from tapescan import DataManager, LiveClock, ReplayClock
 from tapescan.store import Store
 from tapescan.synth import write_synthetic_market
 from tests import oracles
@@ -89,7 +89,7 @@ def test_the_calendar_as_of_now(market):
     early = manager(market, "2024-11-29 12:59")
     assert early.is_market_open() and early.session_times()[1] == pd.Timestamp("2024-11-29 13:00", tz=ET)
     assert early.mode == "backtest" and DataManager(market).mode == "live"
-    assert isinstance(DataManager(market).clock, WallClock)
+    assert isinstance(DataManager(market).clock, LiveClock)
 
 
 def test_a_stream_hands_out_each_bar_once_when_it_becomes_visible(market):

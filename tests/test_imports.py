@@ -16,8 +16,7 @@ modules. `import a.b` and `from a import b` (b a module) are edges to a.b, `from
 the implicit imports of parent packages (`tapescan/__init__.py`, `tapescan/store/__init__.py` ...) are not
 edges, or every module would sit on a cycle through `tapescan/__init__.py`. Imports under
 `if TYPE_CHECKING:` are edges: they never run, so such a cycle cannot break an import, but the two modules
-still depend on each other (the one known cycle, coordinator <-> system, is of this kind). A cycle that is
-not in KNOWN_CYCLES fails the test, printed module by module.
+still depend on each other. Any cycle fails the test, printed module by module.
 """
 
 from __future__ import annotations
@@ -29,15 +28,6 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tapescan"
-
-# Cycles known today, each to be removed, not to grow. A new cycle anywhere fails; one of these that is gone
-# fails too (test_known_cycles_still_exist), so that its entry is deleted with the fix.
-KNOWN_CYCLES = [
-    # issue #13 item 7: the system manager builds the coordinator, which calls back into it (the coordinator
-    # imports SystemManager under `if TYPE_CHECKING:` only, so this one never breaks an import).
-    frozenset({"tapescan.stream.coordinator", "tapescan.stream.system"}),
-]
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
@@ -146,16 +136,9 @@ def _cycle_in(graph: dict[str, set[str]], component: set[str]) -> list[str]:
     raise AssertionError(f"no cycle in {component}")
 
 
-def test_the_import_graph_has_no_new_cycle():
+def test_the_import_graph_has_no_cycle():
     found = cycles(import_graph())
-    new = [c for c in found if frozenset(c) not in KNOWN_CYCLES]
-    assert not new, "import cycles among tapescan's modules:\n" + "\n".join(" -> ".join(c) for c in new)
-
-
-def test_known_cycles_still_exist():
-    found = {frozenset(c) for c in cycles(import_graph())}
-    gone = [sorted(c) for c in KNOWN_CYCLES if c not in found]
-    assert not gone, f"these cycles are gone: delete their KNOWN_CYCLES entries: {gone}"
+    assert not found, "import cycles among tapescan's modules:\n" + "\n".join(" -> ".join(c) for c in found)
 
 
 def test_cycles_are_found_and_printed():

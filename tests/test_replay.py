@@ -179,24 +179,27 @@ def test_an_error_in_either_thread_stops_the_run_and_is_reported(market, tmp_pat
 
 
 def test_live_mode_streams_a_feed_as_it_arrives_and_ends_when_the_live_clock_passes_the_end(market, tmp_path):
+    from tapescan.clock import LiveClock, RealTime
     from tapescan.stream.live import ReplayAsLive
-    from tapescan.stream.timing import RealTime
 
     day = dt.date(2024, 12, 3)
     config = ReplayConfig(symbols=["SPY", "AAPL"], derived_intervals=[5], start_time="10:00", end_time="10:10")
     feed = ReplayAsLive(market, day, RealTime(), speed=1200)  # ten minutes of session in half a second
     clocks: list[int] = []
-    readings: list[tuple[int, int, int]] = []  # the feed's now, the Data Manager's now, the feed's now again
+    readings: list[tuple[int, ...]] = []  # the feed's now, the Data Manager's, the run's, the feed's again
     system = SystemManager(market, config, day, day, live=feed, snapshot_dir=tmp_path, time=RealTime())
 
     def consumer(data, advance) -> None:
         clocks.append(advance.clock)
-        readings.append((feed.now(), system.data_manager.now().value, feed.now()))
+        readings.append((feed.now(), system.data_manager.now().value, system.clock.now_ns(), feed.now()))
 
     system.subscribe(consumer)
     system.run()
     assert system.mode == "live" and system.data_manager.mode == "live" and system.sessions_done == [day]
-    assert readings and all(before <= now <= after for before, now, after in readings)  # it reads the live clock
+    # one clock, the feed's, read by the system, the coordinator and the Data Manager alike
+    assert isinstance(system.clock, LiveClock)
+    assert system.data_manager.clock is system.clock and system.coordinator.clock is system.clock
+    assert readings and all(before <= dm <= run <= after for before, dm, run, after in readings)
     data = system.session_data
     panel = market.read_session(day, ["SPY", "AAPL"])
     window = (panel.minutes >= data.start) & (panel.minutes < data.end)
@@ -276,3 +279,84 @@ def test_a_symbol_added_mid_session_is_checked_as_a_ticker(market, symbol):
     system = SystemManager(market, ReplayConfig(symbols=["SPY"]), "2024-12-02", "2024-12-02", time=FakeTime())
     with pytest.raises(TapescanError, match="add_symbol"):
         system.add_symbol(symbol)
+
+
+def test_a_replay_runs_on_one_clock_that_the_coordinator_advances(market):
+    from tapescan.clock import ReplayClock
+
+    config = ReplayConfig(symbols=["SPY"], derived_intervals=[], start_time="10:00", end_time="10:30")
+    system = SystemManager(market, config, "2024-12-02", "2024-12-02", time=FakeTime())
+    readings: list[tuple[int, int, int]] = []
+    system.subscribe(lambda data, advance: readings.append(
+        (advance.clock, system.clock.now_ns(), system.data_manager.now().value)))
+    system.run()
+    assert isinstance(system.clock, ReplayClock) and system.mode == system.data_manager.mode == "backtest"
+    assert system.data_manager.clock is system.clock and system.coordinator.clock is system.clock
+    assert len(readings) == 30 and all(advance == run == dm for advance, run, dm in readings)
+
+
+@pytest.mark.parametrize("thread", ["coordinator", "upkeep"])
+def test_a_message_of_unknown_type_stops_the_run_naming_it(market, thread):
+    class Stray:
+        pass
+
+    system = SystemManager(market, ReplayConfig(symbols=["SPY"]), "2024-12-02", "2024-12-02", time=FakeTime())
+
+    def consumer(data, advance) -> None:
+        if system.coordinator.advances == 5:
+            (system.coordinator if thread == "coordinator" else system.upkeep).inbox.put(Stray())
+
+    system.subscribe(consumer)
+    with pytest.raises(TypeError, match="unknown type Stray"):
+        system.start()
+        system.join(timeout=60)
+
+
+def test_messages_are_immutable_their_arrays_read_only():
+    from tapescan.stream.messages import Advance, Fill, GapCheck
+
+    items = Items("1m", np.array([60_000_000_000]), np.array([0]), np.array([0], np.int32), np.ones((1, 5)))
+    for message, array in ((Fill(dt.date(2024, 12, 2), items), items.values),
+                           (Advance(1, [("1m", items)]), items.time),
+                           (GapCheck(dt.date(2024, 12, 2), 0, np.zeros((1, 3), bool)), None)):
+        array = message.missing if array is None else array
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 1
+        with pytest.raises(AttributeError):
+            message.day = None
+
+
+def test_consumers_and_live_sources_get_a_read_only_view_while_the_coordinator_writes(market):
+    from tapescan.stream.live import ReplayAsLive
+
+    views = []
+
+    class Watched(ReplayAsLive):
+        def start(self, window, streams, deliver) -> None:
+            views.append(window)
+            super().start(window, streams, deliver)
+
+    day = dt.date(2024, 12, 3)
+    config = ReplayConfig(symbols=["SPY"], derived_intervals=[5], start_time="10:00", end_time="10:05")
+    checked: list[int] = []
+
+    def consumer(data, advance) -> None:
+        views.append(data)
+        checked.append(int(data.mask.sum()))
+
+    system = SystemManager(market, config, day, day, live=Watched(market, day, FakeTime(), speed=1e6),
+                           time=FakeTime())
+    system.subscribe(consumer)
+    system.run()
+    assert len(views) > 2 and checked == sorted(checked) and checked[-1] == 5  # the owner kept writing
+    for view in (views[0], views[-1]):
+        for array in (view.mask, view.volume, view.session_volume, view.derived[5].volume, view.updated["1m"]):
+            with pytest.raises(ValueError, match="read-only"):
+                array[0] = 0
+        with pytest.raises(AttributeError):
+            view.session_ended = True
+        with pytest.raises(AttributeError, match="read-only"):
+            view.add_minute_bars
+        view.symbols.append("NVDA")  # a copy
+    assert system.session_data.symbols == ["SPY"] and system.session_data.mask.sum() == 5
+    assert system.session_data.bar_quality(system.coordinator.instant)[0] == 100

@@ -2,8 +2,8 @@
 session at wall-clock pace as such a feed, to test live mode end to end.
 
 A live source runs its own thread and hands items to the coordinator as `LiveItems` messages (the coordinator
-stays the only writer of its queues). Its `now()` is the live clock: in live mode the session ends when it
-passes the window's end.
+stays the only writer of its queues) and gets a read-only view of session_data. Its `now()` is the feed's time,
+which the run's `LiveClock` reads: in live mode the session ends when it passes the window's end.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Protocol
 
 import numpy as np
 
+from tapescan.clock import TimeProvider
 from tapescan.store import Store
 from tapescan.stream.messages import LiveItems
 from tapescan.stream.queues import Items
-from tapescan.stream.session_data import SessionData
+from tapescan.stream.readonly import ReadOnly
 from tapescan.stream.sources import StoreSource
-from tapescan.stream.timing import TimeProvider
 
 POLL_SECONDS = 0.01
 
@@ -30,7 +30,7 @@ class LiveSource(Protocol):
 
     day: dt.date
 
-    def start(self, window: SessionData, streams: dict[str, tuple[str, ...]],
+    def start(self, window: ReadOnly, streams: dict[str, tuple[str, ...]],
               deliver: Callable[[LiveItems], None]) -> None: ...
 
     def now(self) -> int: ...
@@ -56,13 +56,13 @@ class ReplayAsLive:
         self._delivered = np.iinfo(np.int64).min  # the latest event time handed over
 
     def now(self) -> int:
-        """The live clock (ns): the window's start plus speed x the wall time since `start`."""
+        """The feed's time (ns): the window's start plus speed x the wall time since `start`."""
         if self._origin is None:
             return np.iinfo(np.int64).min
         wall, clock = self._origin
         return clock + int((self.time.monotonic() - wall) * self.speed * 1e9)
 
-    def start(self, window: SessionData, streams: dict[str, tuple[str, ...]],
+    def start(self, window: ReadOnly, streams: dict[str, tuple[str, ...]],
               deliver: Callable[[LiveItems], None]) -> None:
         panel = self.source.panel(self.day, window.symbols)
         items = self.source.session_items(panel, window.symbols, streams, window.start, window.end)

@@ -1,5 +1,5 @@
 """The system manager: one per run. It owns the state (running / paused / stopped), the mode (backtest /
-live), the Data Manager, the stream coordinator and its session_data, the data-upkeep thread, the error flag
+live) and the one clock of the run, the Data Manager, the stream coordinator and its session_data, the data-upkeep thread, the error flag
 `stream_coordinator_timer_expired`, the snapshot writer and the consumers. There are no module-level
 globals: "singleton" means one per run, reachable as `system_manager.session_data`.
 
@@ -16,24 +16,23 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from tapescan import calendar
-from tapescan.data_manager import DataManager, FeedClock, ReplayClock
+from tapescan.clock import Clock, LiveClock, RealTime, ReplayClock, TimeProvider
+from tapescan.data_manager import DataManager
 from tapescan.errors import TapescanError
 from tapescan.scanner.groups import clean_ticker
 from tapescan.store import Store
 from tapescan.stream.config import ReplayConfig, streams_for
-from tapescan.stream.coordinator import Advance, StreamCoordinator
+from tapescan.stream.coordinator import StreamCoordinator
 from tapescan.stream.live import LiveSource
-from tapescan.stream.messages import AddSymbol, Stop
+from tapescan.stream.messages import AddSymbol, Advance, Stop
+from tapescan.stream.readonly import ReadOnly
 from tapescan.stream.session_data import SessionData
 from tapescan.stream.snapshot import SnapshotWriter
 from tapescan.stream.sources import StoreSource
-from tapescan.stream.timing import RealTime, TimeProvider
+from tapescan.stream.timing import PAUSE_POLL_SECONDS
 from tapescan.stream.upkeep import DataUpkeep
 
-PAUSE_POLL_SECONDS = 0.02
 #: How long an interrupted join waits for the threads to stop and clean up before it gives up on them.
 STOP_GRACE_SECONDS = 10.0
 
@@ -44,34 +43,13 @@ class SystemState(enum.Enum):
     STOPPED = "stopped"
 
 
-class Pacing:
-    """When an item is due: at once when speed is 0; else when `speed` x the wall time elapsed since the
-    session started (pauses excluded) reaches its distance from the session start."""
-
-    def __init__(self, speed: float, time: TimeProvider, clock_start: int) -> None:
-        self.speed, self.time = speed, time
-        self.clock_start = clock_start
-        self.wall_start = time.monotonic()
-
-    def shift(self, seconds: float) -> None:
-        """A pause of `seconds`: everything is due that much later."""
-        self.wall_start += seconds
-
-    def wait_until(self, instant: int, system: SystemManager) -> None:
-        if self.speed <= 0:
-            return
-        while not system.stopping:
-            due = self.wall_start + (instant - self.clock_start) / 1e9 / self.speed
-            remaining = due - self.time.monotonic()
-            if remaining <= 0:
-                return  # due, or behind the paced clock (stale): delivered at once
-            self.time.sleep(min(remaining, PAUSE_POLL_SECONDS))
-            system.wait_while_paused(self)
-
-
 class SystemManager:
     """One run: a replay (backtest) of the store's sessions from `start` to `end`, or, with `live`, today's
-    session from a live source (mode "live"; the store then serves the history and the gap fills)."""
+    session from a live source (mode "live"; the store then serves the history and the gap fills).
+
+    The run has one clock (`clock`), which the Data Manager, the coordinator and pacing all read: a replay's is
+    a `ReplayClock` that the coordinator advances, a live run's the `LiveClock` of the source's feed. `time`
+    is the wall time both measure pacing and timeouts on (a `FakeTime` in tests)."""
 
     def __init__(self, store: Store, config: ReplayConfig, start: calendar.DateLike, end: calendar.DateLike,
                  source: StoreSource | None = None, snapshot_dir: Path | None = None,
@@ -88,18 +66,18 @@ class SystemManager:
                 f"({name_symbols(config.symbols)}); every session would only wait out the session timeout. "
                 "Check the symbols (`tapescan info STORE --all-symbols` lists them) or pick a range they cover.")
         self.store, self.config, self.live = store, config, live
-        self.time = time or RealTime()
+        wall = time or RealTime()
+        self.clock: Clock = LiveClock(live.now, wall) if live is not None else \
+            ReplayClock(calendar.session_bounds(self.days[0])[0], wall)
         self.state = SystemState.STOPPED
-        self.stream_coordinator_timer_expired = False
-        # a replay moves its clock itself; a live run reads its feed's clock
-        self.replay_clock = ReplayClock(calendar.session_bounds(self.days[0])[0]) if live is None else None
-        self.data_manager = DataManager(store, self.replay_clock or FeedClock(live.now), backend)
-        self.coordinator = StreamCoordinator(self)
+        self.data_manager = DataManager(store, self.clock, backend)
+        self.coordinator = StreamCoordinator(self, config, self.clock, lambda message: self.upkeep.inbox.put(message),
+                                             live)
         self.upkeep = DataUpkeep(config, source or StoreSource(store), self.days, self.coordinator.inbox.put,
                                  self.fail, backend, stream_items=live is None)
         self.snapshots = SnapshotWriter(snapshot_dir, config) if snapshot_dir is not None else None
         self.sessions_done: list[dt.date] = []
-        self._consumers: list[Callable[[SessionData, Advance], None]] = []
+        self._consumers: list[Callable[[ReadOnly, Advance], None]] = []
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._resumed = threading.Event()
@@ -107,8 +85,15 @@ class SystemManager:
         self._finished = threading.Event()  # set as the coordinator thread's last act
 
     @property
-    def session_data(self) -> SessionData | None:
-        return self.coordinator.session_data
+    def session_data(self) -> ReadOnly | None:
+        """The run's session_data, read-only (the coordinator thread is its only writer)."""
+        data = self.coordinator.session_data
+        return None if data is None else ReadOnly(data)
+
+    @property
+    def stream_coordinator_timer_expired(self) -> bool:
+        """The error flag: a session ended by the timeout (its data stopped before the window's end)."""
+        return self.coordinator.timer_expired
 
     @property
     def running(self) -> bool:
@@ -120,8 +105,9 @@ class SystemManager:
 
     # --- control (any thread) ---------------------------------------------------------------------------
 
-    def subscribe(self, consumer: Callable[[SessionData, Advance], None]) -> None:
-        """Call `consumer(session_data, advance)` on the coordinator thread after every clock advance."""
+    def subscribe(self, consumer: Callable[[ReadOnly, Advance], None]) -> None:
+        """Call `consumer(session_data, advance)` on the coordinator thread after every clock advance, with a
+        read-only view of session_data."""
         self._consumers.append(consumer)
 
     def add_symbol(self, symbol: str, streams: Sequence[str] = ("1m",)) -> None:
@@ -181,46 +167,36 @@ class SystemManager:
 
     # --- called on the coordinator thread ---------------------------------------------------------------
 
-    def pacing(self, clock_start: int) -> Pacing:
-        return Pacing(self.config.speed, self.time, clock_start)
-
-    def wait_while_paused(self, pacing: Pacing | None) -> None:
+    def wait_while_paused(self) -> float:
+        """Block while paused (until resumed or stopped); the wall seconds spent paused."""
         if self.state is not SystemState.PAUSED:
-            return
-        paused_at = self.time.monotonic()
+            return 0.0
+        paused_at = self.clock.monotonic()
         while not self._resumed.wait(PAUSE_POLL_SECONDS):
             if self.stopping:
-                return
-        if pacing is not None:
-            pacing.shift(self.time.monotonic() - paused_at)
+                break
+        return self.clock.monotonic() - paused_at
 
     @property
     def mode(self) -> str:
-        """"backtest" or "live", as the Data Manager's clock says."""
-        return self.data_manager.mode
+        """"backtest" or "live", as the run's clock says."""
+        return self.clock.mode
 
     def on_session_start(self, data: SessionData) -> None:
-        self._follow(data.start)
         if self.snapshots is not None:
             self.snapshots.open(data, self.coordinator.roster)
 
     def on_advance(self, advance: Advance) -> None:
-        data = self.coordinator.session_data
-        self._follow(_timestamp(advance.clock))
+        data = self.session_data
         for consumer in self._consumers:
             consumer(data, advance)
         self._snapshot(advance.clock)
 
-    def on_session_end(self, data: SessionData, clock: int) -> None:
-        self._snapshot(clock)
+    def on_session_end(self, data: SessionData, instant: int) -> None:
+        self._snapshot(instant)
         if self.snapshots is not None:
             self.snapshots.close()
         self.sessions_done.append(data.date)
-
-    def _follow(self, instant: pd.Timestamp) -> None:
-        """A replay's clock follows the coordinator's; a live run's reads the feed, so there is nothing to set."""
-        if self.replay_clock is not None:
-            self.replay_clock.set(instant)
 
     def _snapshot(self, clock: int) -> None:
         if self.snapshots is not None:
@@ -252,6 +228,3 @@ def name_symbols(symbols: Sequence[str], most: int = 10) -> str:
     named = ", ".join(symbols[:most])
     return named if len(symbols) <= most else f"{named} and {len(symbols) - most} more"
 
-
-def _timestamp(ns: int) -> pd.Timestamp:
-    return pd.Timestamp(ns, tz="UTC").tz_convert(calendar.ET)

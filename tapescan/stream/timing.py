@@ -1,42 +1,47 @@
-"""Wall time for pacing and timeouts, injectable: `RealTime` in use, `FakeTime` in tests (no sleeping)."""
+"""Pacing: when a replayed item is due on the run's clock (`speed` x wall time), pauses excluded."""
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Protocol
 
+from tapescan.clock import Clock
 
-class TimeProvider(Protocol):
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class RealTime:
-    """The machine's monotonic clock."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds))
+#: How often a paced wait looks for a pause or a stop (seconds).
+PAUSE_POLL_SECONDS = 0.02
 
 
-class FakeTime:
-    """A clock that moves only when someone sleeps on it: pacing and timeouts are tested without waiting."""
+class Pausable(Protocol):
+    """A run that can be paused or stopped while something waits on it."""
 
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-        self.slept = 0.0  # total seconds slept, for tests
+    @property
+    def stopping(self) -> bool: ...
 
-    def monotonic(self) -> float:
-        with self._lock:
-            return self._now
+    def wait_while_paused(self) -> float:
+        """Block while the run is paused; the wall seconds spent paused (0 when it was not)."""
+        ...
 
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self._now += max(0.0, seconds)
-            self.slept += max(0.0, seconds)
-        time.sleep(0)  # let other threads run
+
+class Pacing:
+    """When an item is due: at once when speed is 0; else when `speed` x the wall time elapsed since the
+    session started (pauses excluded) reaches its distance from the session start."""
+
+    def __init__(self, speed: float, clock: Clock, clock_start: int) -> None:
+        self.speed, self.clock = speed, clock
+        self.clock_start = clock_start
+        self.wall_start = clock.monotonic()
+
+    def shift(self, seconds: float) -> None:
+        """A pause of `seconds`: everything is due that much later."""
+        self.wall_start += seconds
+
+    def wait_until(self, instant: int, run: Pausable) -> None:
+        """Wait (on the clock's wall time) until the item of event time `instant` is due, or the run stops."""
+        if self.speed <= 0:
+            return
+        while not run.stopping:
+            due = self.wall_start + (instant - self.clock_start) / 1e9 / self.speed
+            remaining = due - self.clock.monotonic()
+            if remaining <= 0:
+                return  # due, or behind the paced clock (stale): delivered at once
+            self.clock.sleep(min(remaining, PAUSE_POLL_SECONDS))
+            self.shift(run.wait_while_paused())

@@ -72,6 +72,9 @@ class DataUpkeep:
                     self.send(SessionLoad(None, {}, {}, 0) if prepared is None else
                               dataclasses.replace(prepared, history=self._history_copy()))
                     prepared = self._prepare()
+                else:
+                    raise TypeError(f"the data-upkeep thread got a request of unknown type "
+                                    f"{type(request).__name__}: {request!r}")
         except BaseException as error:  # reported, and the run stops: never a silent dead thread
             self.fail(error)
 
