@@ -15,6 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from tapescan import backend
+from tapescan.analytics.drivers import CPU, GPU, compute_for
 from tapescan.backend import BackendResolution, resolve_backend
 from tapescan.cli import doctor_cmd
 from tapescan.cli.context import CliOptions
@@ -104,6 +105,18 @@ def test_unknown_backend_lists_the_choices(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("TAPESCAN_BACKEND", "cuda")
     with pytest.raises(BackendError, match=r"\$TAPESCAN_BACKEND 'cuda' is not a backend"):
         resolve_backend(None)
+
+
+def test_compute_for_resolves_once_into_the_drivers_and_keeps_the_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_probes(monkeypatch)
+    assert compute_for("gpu") is GPU and compute_for(None) is GPU
+    backend.probe_gpu.cache_clear()
+    fake_probes(monkeypatch, cupy=NO_CUPY)
+    assert compute_for("auto") is CPU and compute_for("cpu") is CPU
+    with pytest.raises(BackendError, match=r"--backend 'tpu' is not a backend; use one of: auto, cpu, gpu"):
+        compute_for("tpu")
+    monkeypatch.setattr(backend, "probe_gpu", lambda: pytest.fail("resolved drivers were resolved again"))
+    assert compute_for(CPU) is CPU and compute_for(GPU) is GPU
 
 
 def test_missing_cupy_is_named_with_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.analytics.placement import AnyPanel, on_device, on_host, runs_on_gpu
-from tapescan.cpu_fallback import session as cpu
+from tapescan.analytics.drivers import Backend, compute_for
+from tapescan.analytics.placement import AnyPanel
 from tapescan.errors import TapescanError
 from tapescan.store import Store
 from tapescan.store.reader import SessionPanel
@@ -27,7 +27,7 @@ def parse_interval(text: str) -> int:
     return int(match[1]) * (60 if match[2] == "h" else 1)
 
 
-def derived_panel(panel: AnyPanel, minutes: int, backend: str = "auto") -> SessionPanel:
+def derived_panel(panel: AnyPanel, minutes: int, backend: Backend = "auto") -> SessionPanel:
     """The `minutes`-minute bars of a regular-session panel, as a panel whose minutes are the bucket starts
     (a bucket without 1-minute bars has mask False, NaN prices and volume 0)."""
     if minutes < 1:
@@ -35,26 +35,18 @@ def derived_panel(panel: AnyPanel, minutes: int, backend: str = "auto") -> Sessi
     return bucket_panel(panel, minutes, backend)
 
 
-def bucket_panel(panel: AnyPanel, steps: int, backend: str = "auto") -> SessionPanel:
+def bucket_panel(panel: AnyPanel, steps: int, backend: Backend = "auto") -> SessionPanel:
     """Bars of `steps` consecutive panel steps (minutes, or seconds for a 1-second panel) each, in buckets
     aligned to the session's open, the last one ending at the panel's end (the close)."""
     return counted_buckets(panel, steps, backend)[0]
 
 
-def counted_buckets(panel: AnyPanel, steps: int, backend: str = "auto") -> tuple[SessionPanel, np.ndarray]:
+def counted_buckets(panel: AnyPanel, steps: int, backend: Backend = "auto") -> tuple[SessionPanel, np.ndarray]:
     """`bucket_panel` and the number of bars in each bucket [symbol x bucket] (int32)."""
     session_open, _ = calendar.session_bounds(panel.date)
     if len(panel.minutes) and panel.minutes[0] != session_open:
         raise TapescanError("derived bars are built from the regular session; read the panel without extended hours.")
-    if runs_on_gpu(backend):
-        from tapescan.gpu import session as gpu
-
-        o, h, lo, c, v, bars = gpu.derived_bars(on_device(panel), steps)
-    else:
-        host = on_host(panel)
-        o, h, lo, c, v, bars = cpu.empty_bars((host.shape[0], -(-host.shape[1] // steps)))
-        cpu.derived_bars(host.open, host.high, host.low, host.close, host.volume, host.mask, steps, o, h, lo, c, v,
-                         bars)
+    o, h, lo, c, v, bars = compute_for(backend).derived_bars(panel, steps)
     return SessionPanel(panel.date, panel.symbols, panel.minutes[::steps], o, h, lo, c, v, bars > 0), bars
 
 
@@ -75,10 +67,11 @@ def available_times(panel: SessionPanel, minutes: int) -> pd.DatetimeIndex:
 
 
 def symbol_bars(store: Store, symbol: str, start: calendar.DateLike, end: calendar.DateLike, minutes: int,
-                backend: str = "auto") -> pd.DataFrame:
+                backend: Backend = "auto") -> pd.DataFrame:
     """One symbol's `minutes`-minute bars over the stored sessions from `start` to `end`, oldest first."""
     first, last = calendar.to_date(start), calendar.to_date(end)
-    frames = [panel_frame(derived_panel(store.read_session(day, [symbol]), minutes, backend))[BAR_COLUMNS]
+    compute = compute_for(backend)
+    frames = [panel_frame(derived_panel(store.read_session(day, [symbol]), minutes, compute))[BAR_COLUMNS]
               for day in store.sessions() if first <= day <= last]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAR_COLUMNS)
 

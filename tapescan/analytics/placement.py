@@ -1,5 +1,6 @@
 """Where a session panel lives: the host (:class:`~tapescan.store.SessionPanel`) or the GPU
-(:class:`~tapescan.gpu.panels.DevicePanel`), and moving it to where the resolved backend runs.
+(:class:`~tapescan.gpu.panels.DevicePanel`), and moving it to where the resolved backend runs
+(tapescan.analytics.drivers).
 
 Analytics functions accept either kind. A host panel given to the GPU path is copied to the device once; a
 device panel given to the CPU path is copied back. Resident device panels (tapescan.analytics.window) are
@@ -10,18 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Union
 
-from tapescan.backend import resolve_backend
 from tapescan.store.reader import SessionPanel
 
 if TYPE_CHECKING:
     from tapescan.gpu.panels import DevicePanel
 
 AnyPanel = Union[SessionPanel, "DevicePanel"]
-
-
-def runs_on_gpu(backend: str) -> bool:
-    """True when `backend` resolves to the GPU."""
-    return resolve_backend(backend).name == "gpu"
 
 
 def on_host(panel: AnyPanel) -> SessionPanel:

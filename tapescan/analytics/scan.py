@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.analytics.placement import AnyPanel, on_device, on_host, runs_on_gpu
+from tapescan.analytics.drivers import Backend, compute_for
+from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.volume import CLOCK_MINUTES, clock_times
-from tapescan.cpu_fallback import scan as cpu
-from tapescan.kernels.scan import VALUE_FIELDS
 
 ONE_MINUTE = pd.Timedelta(minutes=1)
 
@@ -89,7 +88,7 @@ def _visible(day: dt.date, minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex)
 
 
 def scan_cells(panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray, prev_close: np.ndarray,
-               tod: TodWindow | None, bounds: np.ndarray, first_hit: bool, backend: str = "auto") -> ScanCells:
+               tod: TodWindow | None, bounds: np.ndarray, first_hit: bool, backend: Backend = "auto") -> ScanCells:
     """Scan `panel` at `times` (ET, ascending); `bounds` [3 x 3] = (active, min, max) of change_pct,
     range_pct and rel_volume; `tod` None means rel_volume is undefined for every symbol."""
     symbols = panel.shape[0]
@@ -102,17 +101,6 @@ def scan_cells(panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray, p
         tod_total, tod_defined, tod_n = np.zeros((symbols, CLOCK_MINUTES), np.int64), np.zeros(symbols, bool), 1
     else:
         tod_total, tod_defined, tod_n = tod.total, tod.defined(), tod.sessions
-    inputs = (visible, clock, clock_visible, np.ascontiguousarray(eligible), np.ascontiguousarray(prev_close),
-              tod_total, tod_defined, tod_n, np.ascontiguousarray(bounds, dtype=np.float64), first_hit)
-    if runs_on_gpu(backend):
-        from tapescan.gpu import scan as gpu
-
-        return ScanCells(*gpu.scan_panel(on_device(panel), *inputs))
-    host = on_host(panel)
-    passed = np.empty((symbols, len(times)), dtype=bool)
-    values = np.empty((len(VALUE_FIELDS), symbols, len(times)))
-    clock_volume = np.empty((symbols, CLOCK_MINUTES), dtype=np.int64)
-    traded = np.empty(symbols, dtype=bool)
-    cpu.scan_panel(host.high, host.low, host.close, host.volume, host.mask, *inputs, passed, values, clock_volume,
-                   traded)
-    return ScanCells(passed, values, clock_volume, traded)
+    return ScanCells(*compute_for(backend).scan_panel(
+        panel, visible, clock, clock_visible, np.ascontiguousarray(eligible), np.ascontiguousarray(prev_close),
+        tod_total, tod_defined, tod_n, np.ascontiguousarray(bounds, dtype=np.float64), first_hit))

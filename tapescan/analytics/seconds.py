@@ -18,6 +18,7 @@ import pandas as pd
 
 from tapescan import calendar
 from tapescan.analytics.bars import BAR_COLUMNS, bucket_panel, panel_frame
+from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.calendar import NS_PER_SECOND
 from tapescan.errors import TapescanError
 from tapescan.store.reader import place_bars
@@ -26,7 +27,7 @@ SYMBOL_BATCH = 256
 COLUMNS = ["symbol", *BAR_COLUMNS]
 
 
-def minute_bars_from_seconds(bars: pd.DataFrame, backend: str = "auto") -> pd.DataFrame:
+def minute_bars_from_seconds(bars: pd.DataFrame, backend: Backend = "auto") -> pd.DataFrame:
     """1-minute bars (symbol, ts, open, high, low, close, volume; ts = minute start, ET) from 1-second bars
     with the same columns (ts = second start, time-zone aware), ordered by (symbol, ts).
 
@@ -34,6 +35,7 @@ def minute_bars_from_seconds(bars: pd.DataFrame, backend: str = "auto") -> pd.Da
     low=min, close=last, volume=sum)`` over the regular session's bars.
     """
     bars = _checked(bars)
+    compute = compute_for(backend)
     local = bars["ts"].dt.tz_convert(calendar.ET)
     frames = []
     for day in sorted(set(local.dt.date)):
@@ -50,7 +52,7 @@ def minute_bars_from_seconds(bars: pd.DataFrame, backend: str = "auto") -> pd.Da
             cols = (part["ts"].to_numpy(np.int64) - session_open.value) // NS_PER_SECOND
             values = {name: part[name].to_numpy() for name in BAR_COLUMNS[1:]}
             panel = place_bars(day, batch.astype(str), seconds, rows * len(seconds) + cols, values)
-            frames.append(panel_frame(bucket_panel(panel, 60, backend)))
+            frames.append(panel_frame(bucket_panel(panel, 60, compute)))
     if not frames:
         return pd.DataFrame({name: pd.Series(dtype=bars[name].dtype) for name in COLUMNS})
     return pd.concat(frames, ignore_index=True).sort_values(["symbol", "ts"], ignore_index=True)

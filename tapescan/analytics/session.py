@@ -16,11 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tapescan.analytics.placement import AnyPanel, on_device, on_host, runs_on_gpu
-from tapescan.cpu_fallback import session as cpu
-
-#: Rows of the array `daily_values` returns, in order.
-DAILY_FIELDS = ("open", "high", "low", "close", "volume", "vwap", "bars")
+from tapescan.analytics.drivers import Backend, compute_for
+from tapescan.analytics.placement import AnyPanel
+from tapescan.kernels.session import DAILY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -41,30 +39,16 @@ class IntradayCumulative:
     bars: np.ndarray  # int32 [S, M]: visible bars
 
 
-def cumulative_intraday(panel: AnyPanel, backend: str = "auto") -> IntradayCumulative:
+def cumulative_intraday(panel: AnyPanel, backend: Backend = "auto") -> IntradayCumulative:
     """Session volume, high, low and last price for every symbol at the end of every minute."""
-    if runs_on_gpu(backend):
-        from tapescan.gpu import session as gpu
-
-        volume, high, low, last, bars = gpu.cumulate_sessions(on_device(panel))
-    else:
-        host = on_host(panel)
-        volume, high, low, last, bars = cpu.empty_outputs(host.shape)
-        cpu.cumulate_sessions(host.high, host.low, host.close, host.volume, host.mask, volume, high, low, last, bars)
+    volume, high, low, last, bars = compute_for(backend).cumulate_sessions(panel)
     as_of = panel.minutes + pd.Timedelta(minutes=1)
     return IntradayCumulative(panel.date, panel.symbols, as_of, volume, high, low, last, bars)
 
 
-def daily_values(panel: AnyPanel, backend: str = "auto") -> pd.DataFrame:
+def daily_values(panel: AnyPanel, backend: Backend = "auto") -> pd.DataFrame:
     """docs/spec/metrics.md "Daily values" of every symbol with at least one bar in the (regular-session) panel."""
-    if runs_on_gpu(backend):
-        from tapescan.gpu import session as gpu
-
-        values = gpu.daily_values(on_device(panel))
-    else:
-        host = on_host(panel)
-        values = np.empty((len(DAILY_FIELDS), host.shape[0]))
-        cpu.daily_values(host.open, host.high, host.low, host.close, host.volume, host.mask, values)
+    values = compute_for(backend).daily_values(panel)
     frame = pd.DataFrame(dict(zip(DAILY_FIELDS, values)), index=pd.Index(panel.symbols, name="symbol"))
     frame = frame[frame["bars"] > 0]
     return frame.astype({"volume": np.int64, "bars": np.int32})

@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.analytics.placement import runs_on_gpu
-from tapescan.cpu_fallback import trailing as cpu
+from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.errors import TapescanError
 from tapescan.kernels.trailing import TRAILING_FIELDS
 
@@ -57,7 +56,7 @@ def daily_matrix(daily: pd.DataFrame, start: calendar.DateLike, end: calendar.Da
 
 
 def trailing_metrics(matrix: DailyMatrix, days: int, benchmark: str = "SPY",
-                     backend: str = "auto") -> dict[str, pd.DataFrame]:
+                     backend: Backend = "auto") -> dict[str, pd.DataFrame]:
     """Each of TRAILING_FIELDS as a DataFrame [session x symbol] (NaN where undefined) for window `days`.
 
     Returns, std_pct, beta and correlation use the benchmark's daily closes; a benchmark missing from the
@@ -68,14 +67,8 @@ def trailing_metrics(matrix: DailyMatrix, days: int, benchmark: str = "SPY",
     column = np.flatnonzero(matrix.symbols == benchmark)
     bench_close = matrix.close[:, column[0]].copy() if len(column) else np.full(len(matrix.sessions), np.nan)
     bench_present = ~np.isnan(bench_close)
-    inputs = (matrix.close, matrix.volume, matrix.high, matrix.low, matrix.present, bench_close, bench_present)
-    if runs_on_gpu(backend):
-        from tapescan.gpu import trailing as gpu
-
-        out = gpu.trailing_metrics(*inputs, days)
-    else:
-        out = np.empty((len(TRAILING_FIELDS), *matrix.close.shape))
-        cpu.trailing_metrics(*inputs, days, out)
+    out = compute_for(backend).trailing_metrics(matrix.close, matrix.volume, matrix.high, matrix.low, matrix.present,
+                                                bench_close, bench_present, days)
     index = pd.Index(matrix.sessions, name="date")
     columns = pd.Index(matrix.symbols, name="symbol")
     return {name: pd.DataFrame(out[k], index=index, columns=columns) for k, name in enumerate(TRAILING_FIELDS)}

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.analytics.placement import AnyPanel, runs_on_gpu
+from tapescan.analytics.drivers import Backend, compute_for
+from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.session import IntradayCumulative, cumulative_intraday
 from tapescan.analytics.window import SessionWindow
-from tapescan.cpu_fallback import tod as cpu
 from tapescan.errors import TapescanError
 
 CLOCK_MINUTES = calendar.REGULAR_MINUTES  # 09:31 ... 16:00
@@ -26,7 +26,7 @@ def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
     return start + pd.to_timedelta(np.arange(1, CLOCK_MINUTES + 1), unit="min")
 
 
-def clock_volume(panel: AnyPanel, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def clock_volume(panel: AnyPanel, backend: Backend = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Cumulative volume of each symbol at each clock minute [symbol x 390], and which symbols traded."""
     return clock_volume_of(cumulative_intraday(panel, backend))
 
@@ -42,17 +42,10 @@ def clock_volume_of(cumulative: IntradayCumulative) -> tuple[np.ndarray, np.ndar
     return volume, traded
 
 
-def tod_average_volume(history: np.ndarray, present: np.ndarray, backend: str = "auto") -> np.ndarray:
+def tod_average_volume(history: np.ndarray, present: np.ndarray, backend: Backend = "auto") -> np.ndarray:
     """Mean of the window's clock volumes [symbol x 390] from history [session x symbol x 390] and presence
     [session x symbol]; NaN for a symbol missing any session of the window."""
-    history = np.ascontiguousarray(history, dtype=np.int64)
-    if runs_on_gpu(backend):
-        from tapescan.gpu import tod as gpu
-
-        return gpu.tod_average_volume(history, present)
-    out = np.empty((history.shape[1], history.shape[2]))
-    cpu.tod_average_volume(history, np.ascontiguousarray(present), out)
-    return out
+    return compute_for(backend).tod_average_volume(np.ascontiguousarray(history, dtype=np.int64), present)
 
 
 def relative_volume(session_volume: np.ndarray, tod_average: np.ndarray) -> np.ndarray:
@@ -68,11 +61,10 @@ def tod_average_volume_before(window: SessionWindow, day: calendar.DateLike, ses
     the store lacks one of those sessions."""
     if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
         raise TapescanError(f"a time-of-day average needs at least 1 session (got {sessions!r}).")
-    backend = "gpu" if window.on_gpu else "cpu"
     days = calendar.sessions_before(day, sessions)
     if not set(days) <= set(window.store.sessions()):
         return np.full((len(window.symbols), CLOCK_MINUTES), np.nan)
-    volumes = [clock_volume(window.panel(d), backend) for d in days]
+    volumes = [clock_volume(window.panel(d), window.compute) for d in days]
     history = np.stack([volume for volume, _ in volumes])
     present = np.stack([traded for _, traded in volumes])
-    return tod_average_volume(history, present, backend)
+    return tod_average_volume(history, present, window.compute)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 
 from tapescan import calendar
-from tapescan.analytics.placement import AnyPanel, runs_on_gpu
+from tapescan.analytics.drivers import Backend, compute_for
+from tapescan.analytics.placement import AnyPanel
 from tapescan.errors import TapescanError
 from tapescan.store import Store
 
@@ -24,13 +25,14 @@ from tapescan.store import Store
 class SessionWindow:
     """The panels of up to `capacity` sessions, the latest ones read, resident where the backend computes."""
 
-    def __init__(self, store: Store, capacity: int, symbols: list[str] | None = None, backend: str = "auto") -> None:
+    def __init__(self, store: Store, capacity: int, symbols: list[str] | None = None,
+                 backend: Backend = "auto") -> None:
         if capacity < 1:
             raise TapescanError(f"a session window holds at least 1 session (got {capacity}).")
         self.store = store
         self.capacity = capacity
         self.symbols = list(store.symbols()["symbol"]) if symbols is None else [s.upper() for s in symbols]
-        self.on_gpu = runs_on_gpu(backend)
+        self.compute = compute_for(backend)
         self.reads = 0  # sessions read from the store so far
         self._panels: dict[dt.date, AnyPanel] = {}
 
@@ -50,7 +52,7 @@ class SessionWindow:
         return self._panels[day]
 
     def _read(self, day: dt.date) -> AnyPanel:
-        if self.on_gpu:
+        if self.compute.on_gpu:
             from tapescan.gpu.panels import load_session
 
             return load_session(self.store, day, self.symbols)

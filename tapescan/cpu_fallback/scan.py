@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
 from numba import njit, prange
 
-from tapescan.kernels.scan import scan_symbol
+from tapescan.kernels.scan import VALUE_FIELDS, scan_symbol
+
+if TYPE_CHECKING:
+    from tapescan.store.reader import SessionPanel
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def scan_panel(high, low, close, volume, mask, visible, clock, clock_visible, eligible, prev_close, tod_sum,
-               tod_defined, tod_n, bounds, first_hit, passed, values, clock_volume, traded):
+def _scan(high, low, close, volume, mask, visible, clock, clock_visible, eligible, prev_close, tod_sum,
+          tod_defined, tod_n, bounds, first_hit, passed, values, clock_volume, traded):
     """`scan_symbol` for every row: passed [symbol x time], values [field x symbol x time], clock_volume
     [symbol x clock minute], traded [symbol]."""
     for s in prange(mask.shape[0]):
         traded[s] = scan_symbol(high[s], low[s], close[s], volume[s], mask[s], visible, clock, clock_visible,
                                 eligible[s], prev_close[s], tod_sum[s], tod_defined[s], tod_n, bounds, first_hit,
                                 passed[s], values[:, s, :], clock_volume[s])
+
+
+def scan_panel(panel: SessionPanel, visible, clock, clock_visible, eligible, prev_close, tod_sum, tod_defined,
+               tod_n: int, bounds, first_hit: bool) -> tuple[np.ndarray, ...]:
+    """The scan kernel over a host panel; results passed [symbol x time], values [field x symbol x time],
+    clock_volume [symbol x clock minute], traded [symbol] (as tapescan.gpu.scan.scan_panel)."""
+    symbols, times = panel.shape[0], len(visible)
+    passed = np.empty((symbols, times), dtype=bool)
+    values = np.empty((len(VALUE_FIELDS), symbols, times))
+    clock_volume = np.empty((symbols, len(clock_visible)), dtype=np.int64)
+    traded = np.empty(symbols, dtype=bool)
+    _scan(panel.high, panel.low, panel.close, panel.volume, panel.mask, visible, clock, clock_visible, eligible,
+          prev_close, tod_sum, tod_defined, tod_n, bounds, first_hit, passed, values, clock_volume, traded)
+    return passed, values, clock_volume, traded

@@ -13,7 +13,7 @@ from numba import cuda
 
 from tapescan.gpu.launch import THREADS_PER_BLOCK, blocks
 from tapescan.gpu.panels import DevicePanel
-from tapescan.kernels.session import cumulate_session, derive_bars, session_daily
+from tapescan.kernels.session import DAILY_FIELDS, cumulate_session, derive_bars, session_daily
 
 
 @cuda.jit
@@ -56,9 +56,9 @@ def cumulate_sessions(panel: DevicePanel, threads: int = THREADS_PER_BLOCK) -> t
 
 
 def daily_values(panel: DevicePanel, threads: int = THREADS_PER_BLOCK) -> np.ndarray:
-    """Like tapescan.cpu_fallback.session.daily_values; returns the host array [7 x symbol]."""
+    """Like tapescan.cpu_fallback.session.daily_values; returns the host array [DAILY_FIELDS x symbol]."""
     symbols = panel.shape[0]
-    out = cuda.device_array((7, symbols), np.float64)
+    out = cuda.device_array((len(DAILY_FIELDS), symbols), np.float64)
     _daily_kernel[blocks(symbols, threads), threads](panel.open, panel.high, panel.low, panel.close, panel.volume,
                                                      panel.mask, out)
     return out.copy_to_host()

@@ -13,6 +13,11 @@ import math
 
 from numba.core.extending import register_jitable
 
+#: Rows of the daily-values array `session_daily` writes (docs/spec/metrics.md "Daily values"), in order, and
+#: their indices (compile-time constants in the kernels of both targets).
+DAILY_FIELDS = ("open", "high", "low", "close", "volume", "vwap", "bars")
+DAILY_OPEN, DAILY_HIGH, DAILY_LOW, DAILY_CLOSE, DAILY_VOLUME, DAILY_VWAP, DAILY_BARS = range(len(DAILY_FIELDS))
+
 
 @register_jitable(inline="always")
 def add_bar(total, count, top, bottom, high, low, close, volume):
@@ -89,13 +94,13 @@ def session_daily(open_, high, low, close, volume, mask, out, row):
     first_open, top, bottom, last, total, weighted, count = aggregate(
         open_, high, low, close, volume, mask, 0, mask.shape[0]
     )
-    out[0, row] = first_open
-    out[1, row] = top
-    out[2, row] = bottom
-    out[3, row] = last
-    out[4, row] = total if count else math.nan
-    out[5, row] = weighted / total if total > 0 else math.nan
-    out[6, row] = count
+    out[DAILY_OPEN, row] = first_open
+    out[DAILY_HIGH, row] = top
+    out[DAILY_LOW, row] = bottom
+    out[DAILY_CLOSE, row] = last
+    out[DAILY_VOLUME, row] = total if count else math.nan
+    out[DAILY_VWAP, row] = weighted / total if total > 0 else math.nan
+    out[DAILY_BARS, row] = count
 
 
 @register_jitable(inline="always")

@@ -30,7 +30,8 @@ import pyarrow as pa
 
 from tapescan import calendar
 from tapescan.analytics import daily_matrix, trailing_metrics
-from tapescan.analytics.placement import AnyPanel, runs_on_gpu
+from tapescan.analytics.drivers import Backend, compute_for
+from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.scan import ScanCells, TodWindow, scan_cells
 from tapescan.errors import TapescanError
 from tapescan.kernels.scan import CHANGE, RANGE, RELATIVE, VALUE_FIELDS
@@ -94,10 +95,9 @@ def _bounds(filters: Mapping[str, FilterBounds]) -> np.ndarray:
 class _Sweeper:
     """The state a sweep carries from one session to the next."""
 
-    def __init__(self, store: Store, config: ConfigLike, sessions: list[dt.date], backend: str) -> None:
-        self.store, self.backend = store, backend
+    def __init__(self, store: Store, config: ConfigLike, sessions: list[dt.date], backend: Backend) -> None:
+        self.store, self.compute = store, compute_for(backend)
         self.config = config = as_scanner_config(config, known_groups(store.path))
-        self.on_gpu = runs_on_gpu(backend)
         self.universe: Universe = resolve_universe(config, store, sessions)
         self.rows = list(self.universe.rows)
         self.filters = filters = config.filters()
@@ -115,7 +115,7 @@ class _Sweeper:
         when the universe holds no stored symbol (nothing to read)."""
         if not self.rows:
             return None
-        if self.on_gpu:
+        if self.compute.on_gpu:
             from tapescan.gpu.panels import read_columns
 
             return read_columns(self.store, day, self.rows)
@@ -123,7 +123,7 @@ class _Sweeper:
 
     def ready(self, day: dt.date, fetched: object) -> AnyPanel:
         """The panel from what `fetch` read: built on the device on the GPU backend."""
-        if self.on_gpu and fetched is not None:
+        if self.compute.on_gpu and fetched is not None:
             from tapescan.gpu.panels import place_columns
 
             return place_columns(day, fetched)
@@ -149,7 +149,7 @@ class _Sweeper:
         matrix = daily_matrix(daily, first, chunk[-1], columns)
         position = {day: i for i, day in enumerate(matrix.sessions)}
         width = len(self.rows)
-        by_window = {days: trailing_metrics(matrix, days, self.config.benchmark, self.backend)
+        by_window = {days: trailing_metrics(matrix, days, self.config.benchmark, self.compute)
                      for days in set(self.windows.values())}
         out = {}
         for day in chunk:
@@ -179,7 +179,7 @@ class _Sweeper:
               prev_close: np.ndarray, tod: TodWindow | None, first_hit: bool,
               filters: Mapping[str, FilterBounds]) -> ScanCells:
         """The scan kernel over `panel`, with the intraday ones of `filters`."""
-        return scan_cells(panel, times, eligible, prev_close, tod, _bounds(filters), first_hit, self.backend)
+        return scan_cells(panel, times, eligible, prev_close, tod, _bounds(filters), first_hit, self.compute)
 
     # --- one session -------------------------------------------------------------------------------------
 
@@ -259,7 +259,7 @@ def _diagnose(sweeper: _Sweeper, scanned: list[dt.date], moment: dt.time | None 
 
 
 def iter_sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: calendar.DateLike,
-               first_hit: bool = False, backend: str = "auto",
+               first_hit: bool = False, backend: Backend = "auto",
                on_diagnostic: DiagnosticHandler | None = None) -> Iterator[tuple[dt.date, pd.DataFrame]]:
     """(session, its hits) for every stored session from `start` to `end`, in order, as each is computed.
 
@@ -285,7 +285,7 @@ def iter_sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: 
 
 
 def sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: calendar.DateLike,
-          first_hit: bool = False, backend: str = "auto",
+          first_hit: bool = False, backend: Backend = "auto",
           on_diagnostic: DiagnosticHandler | None = None) -> pd.DataFrame:
     """Every scan of every stored session from `start` to `end` at every scan time, by (date, time, symbol).
 
@@ -296,7 +296,7 @@ def sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: calen
     return pd.concat(frames, ignore_index=True) if frames else empty_result()
 
 
-def _one_moment(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str, backend: str,
+def _one_moment(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str, backend: Backend,
                 on_diagnostic: DiagnosticHandler | None) -> tuple[_Sweeper, dt.date, pd.DatetimeIndex]:
     """The sweeper, session and scan time of a scan at (`day`, `time`), its diagnostics reported."""
     day = calendar.to_date(day)
@@ -308,7 +308,7 @@ def _one_moment(store: Store, config: ConfigLike, day: calendar.DateLike, time: 
     return sweeper, day, pd.DatetimeIndex([moment])
 
 
-def scan(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str, backend: str = "auto",
+def scan(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str, backend: Backend = "auto",
          on_diagnostic: DiagnosticHandler | None = None) -> pd.DataFrame:
     """The universe symbols passing every filter as of `time` (ET) on session `day`, sorted by symbol.
 
@@ -330,7 +330,7 @@ class FunnelStep:
 
 
 def funnel_steps(store: Store, config: ConfigLike, day: calendar.DateLike, time: dt.time | str,
-                 backend: str = "auto", on_diagnostic: DiagnosticHandler | None = None,
+                 backend: Backend = "auto", on_diagnostic: DiagnosticHandler | None = None,
                  ) -> tuple[ScannerConfig, Universe, list[FunnelStep], pd.DataFrame]:
     """A scan at (`day`, `time`) evaluated by the engine with the first k filters, for k = 0 .. every filter
     (config.filters() order); the last step's `left` is the scan's hit count. Also the config, the universe and

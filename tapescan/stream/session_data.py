@@ -18,7 +18,7 @@ import pandas as pd
 
 from tapescan import calendar
 from tapescan.calendar import NS_PER_MINUTE
-from tapescan.cpu_fallback import session as kernels
+from tapescan.cpu_fallback.session import derived_bar_arrays
 from tapescan.store import SessionPanel
 from tapescan.stream.queues import NONE, Items
 
@@ -227,8 +227,7 @@ class SessionData:
         first, last = self._columns(bars, bucket)
         part = [np.ascontiguousarray(a[:, first:last]) for a in (self.open, self.high, self.low, self.close,
                                                                  self.volume, self.mask)]
-        out = [np.empty((len(self.symbols), 1), dtype) for dtype in (np.float64,) * 4 + (np.int64, np.int32)]
-        kernels.derived_bars(*part, max(1, last - first), *out)
+        out = derived_bar_arrays(*part, max(1, last - first), 1)
         for target, values in zip((bars.open, bars.high, bars.low, bars.close, bars.volume, bars.bars), out):
             target[:, bucket] = values[:, 0]
 

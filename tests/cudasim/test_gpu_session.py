@@ -27,8 +27,7 @@ from tests.session_panels import panels
 @settings(max_examples=15, deadline=None)
 @given(panel=panels(max_symbols=9))
 def test_gpu_cumulative_intraday_is_identical_to_the_cpu(panel):
-    expected = cpu.empty_outputs(panel.shape)
-    cpu.cumulate_sessions(panel.high, panel.low, panel.close, panel.volume, panel.mask, *expected)
+    expected = cpu.cumulate_sessions(panel)
     for got, want in zip(gpu.cumulate_sessions(DevicePanel.from_host(panel), threads=4), expected, strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
@@ -37,18 +36,13 @@ def test_gpu_cumulative_intraday_is_identical_to_the_cpu(panel):
 @settings(max_examples=15, deadline=None)
 @given(panel=panels(max_symbols=9))
 def test_gpu_daily_values_are_identical_to_the_cpu(panel):
-    inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
-    expected = np.empty((7, panel.shape[0]))
-    cpu.daily_values(*inputs, expected)
-    np.testing.assert_array_equal(gpu.daily_values(DevicePanel.from_host(panel), threads=4), expected)
+    np.testing.assert_array_equal(gpu.daily_values(DevicePanel.from_host(panel), threads=4), cpu.daily_values(panel))
 
 
 @settings(max_examples=15, deadline=None)
 @given(panel=panels(max_symbols=9), minutes=st.sampled_from([1, 4, 15, 60]))
 def test_gpu_derived_bars_are_identical_to_the_cpu(panel, minutes):
-    inputs = (panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask)
-    expected = cpu.empty_bars((panel.shape[0], -(-panel.shape[1] // minutes)))
-    cpu.derived_bars(*inputs, minutes, *expected)
+    expected = cpu.derived_bars(panel, minutes)
     for got, want in zip(gpu.derived_bars(DevicePanel.from_host(panel), minutes, threads=4), expected, strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
