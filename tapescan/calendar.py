@@ -33,9 +33,11 @@ _REGULAR_OPEN_MINUTE = 9 * 60 + 30
 _REGULAR_CLOSE_MINUTE = 16 * 60
 #: Minutes of a full regular session, 09:30-16:00 ET (an early close has fewer).
 REGULAR_MINUTES = _REGULAR_CLOSE_MINUTE - _REGULAR_OPEN_MINUTE
-#: Bar timestamps are int64 nanoseconds since the epoch; a minute and a second of them.
-NS_PER_MINUTE = 60_000_000_000
+#: Bar timestamps are int64 nanoseconds since the epoch; a day, an hour, a minute and a second of them.
 NS_PER_SECOND = 1_000_000_000
+NS_PER_MINUTE = 60 * NS_PER_SECOND
+NS_PER_HOUR = 60 * NS_PER_MINUTE
+NS_PER_DAY = 24 * NS_PER_HOUR
 
 FALLBACK_CLOSURE_NAME = "Market closed (special closure)"
 

@@ -17,8 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-NS_PER_DAY = 86_400_000_000_000
-NS_PER_HOUR = 3_600_000_000_000
+from tapescan.calendar import NS_PER_DAY, NS_PER_HOUR
 
 
 @dataclass(frozen=True)

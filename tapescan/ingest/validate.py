@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapescan import calendar
-from tapescan.calendar import NS_PER_MINUTE
-from tapescan.ingest.localtime import NS_PER_DAY, localize, year_span
+from tapescan.calendar import NS_PER_DAY, NS_PER_MINUTE
+from tapescan.ingest.localtime import localize, year_span
 from tapescan.ingest.parse import ParsedBlock
 from tapescan.store.schema import ET_NAME
 
