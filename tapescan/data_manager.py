@@ -4,12 +4,21 @@
 :class:`LiveClock` in live mode (the feed's time, or the machine's). Whatever the manager returns respects
 visibility (docs/spec/metrics.md "Time and sessions"): a bar is visible once its available time (its end; for a derived bar min(bucket end, close)) is at or before now, so no
 caller can look ahead by accident. Metrics follow docs/spec/metrics.md and come from the analytics layer.
+
+Strategies ask on every clock advance, so nothing is read twice: today's bars come from the run's
+session_data when it holds the symbol's whole regular session (what the run has delivered, the live feed
+included), else from today's panel; every session panel (all symbols) is read from the store at most once per
+manager and stays resident, in host memory (41 bytes per symbol and minute), so that earlier sessions serve
+the time-of-day averages of every later day; those averages are kept for the day and trailing window asked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,18 +29,48 @@ from tapescan.analytics.volume import tod_average_volume_before
 from tapescan.analytics.window import SessionWindow
 from tapescan.clock import Clock, LiveClock
 from tapescan.errors import TapescanError
-from tapescan.store import Store
+from tapescan.store import SessionPanel, Store
 
 ONE_MINUTE = pd.Timedelta(minutes=1)
+
+
+class HeldSession(Protocol):
+    """What the Data Manager reads of a run's session_data: the session, its window and its 1-minute bars
+    [symbol x window minute]."""
+
+    date: dt.date
+    start: pd.Timestamp
+    end: pd.Timestamp
+    symbols: list[str]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    mask: np.ndarray
 
 
 class DataManager:
     """Bars and metrics of a store, as of the clock's now."""
 
-    def __init__(self, store: Store, clock: Clock | None = None, backend: str = "auto") -> None:
+    def __init__(self, store: Store, clock: Clock | None = None, backend: str = "auto",
+                 session_data: Callable[[], HeldSession | None] | None = None) -> None:
         self.store = store
         self.clock = clock or LiveClock()
         self.backend = backend
+        self._session_data = session_data  # the run's session_data as it is now (None outside a run)
+        self._tod: dict[tuple[dt.date, int], np.ndarray] = {}  # (today, N) -> tod averages [symbol x minute]
+
+    @functools.cached_property
+    def _resident(self) -> SessionWindow:
+        """Every session panel read so far, all symbols, on the host (today's bars are taken from it there);
+        it never forgets one, so no session is read twice."""
+        return SessionWindow(self.store, sys.maxsize, None, "cpu")
+
+    @functools.cached_property
+    def _rows(self) -> dict[str, int]:
+        """Symbol -> row of the resident panels."""
+        return {symbol: row for row, symbol in enumerate(self._resident.symbols)}
 
     @property
     def mode(self) -> str:
@@ -78,8 +117,23 @@ class DataManager:
     # --- today, as of now -------------------------------------------------------------------------------
 
     def _today_bars(self, symbol: str) -> pd.DataFrame:
-        return self.bars(symbol, self.today(), self.today()) if calendar.is_session(self.today()) else \
-            pd.DataFrame(columns=BAR_COLUMNS)
+        """`symbol`'s 1-minute bars of today visible now, from session_data or today's resident panel."""
+        symbol, today = symbol.upper(), self.today()
+        if not calendar.is_session(today):
+            return pd.DataFrame(columns=BAR_COLUMNS)
+        held = self._session_data() if self._session_data is not None else None
+        if held is not None and held.date == today and symbol in held.symbols and \
+                (held.start, held.end) == calendar.session_bounds(today):
+            stamps = pd.date_range(held.start, periods=held.mask.shape[1], freq=ONE_MINUTE)
+            return _visible(held, held.symbols.index(symbol), stamps, self.now())
+        if symbol not in self._rows or not self._stored(today):
+            return pd.DataFrame(columns=BAR_COLUMNS)
+        panel = self._resident.panel(today)
+        return _visible(panel, self._rows[symbol], panel.minutes, self.now())
+
+    def _stored(self, day: dt.date) -> bool:
+        """Does the store hold the session `day` (resident already, or in the manifest)?"""
+        return day in self._resident.resident or day in self.store.sessions()
 
     def session_volume(self, symbol: str) -> int | None:
         """Volume of today's visible bars; None while none is visible."""
@@ -133,8 +187,21 @@ class DataManager:
         minute = int((now - now.normalize() - pd.Timedelta(hours=9, minutes=30)) // ONE_MINUTE) - 1
         if not 0 <= minute < calendar.REGULAR_MINUTES:
             return float("nan")
-        window = SessionWindow(self.store, max(days, 1), [symbol], self.backend)
-        return float(tod_average_volume_before(window, self.today(), days)[0, minute])
+        key = (self.today(), days)
+        if key not in self._tod:
+            self._tod = {k: v for k, v in self._tod.items() if k[0] == key[0]}  # only today's are asked again
+            self._tod[key] = tod_average_volume_before(self._resident, *key)
+        row = self._rows.get(symbol.upper())
+        return float("nan") if row is None else float(self._tod[key][row, minute])
+
+
+def _visible(bars: HeldSession | SessionPanel, row: int, stamps: pd.DatetimeIndex, now: pd.Timestamp) -> pd.DataFrame:
+    """Row `row`'s bars (`stamps`: the panel's minutes) whose available time (start + 1 minute) is at or
+    before `now`, oldest first."""
+    have = bars.mask[row] & np.asarray(stamps + ONE_MINUTE <= now)
+    return pd.DataFrame({"ts": stamps[have], "open": bars.open[row, have], "high": bars.high[row, have],
+                         "low": bars.low[row, have], "close": bars.close[row, have],
+                         "volume": bars.volume[row, have]})
 
 
 class BarStream:

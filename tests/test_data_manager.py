@@ -109,3 +109,50 @@ def test_a_stream_hands_out_each_bar_once_when_it_becomes_visible(market):
     for symbol in ("AAPL", "SPY"):
         stored = market.read_bars(symbol, "2024-12-02", "2024-12-02")
         assert day[day["symbol"] == symbol]["ts"].tolist() == stored["ts"].tolist()
+
+
+def test_repeated_calls_at_successive_clock_times_read_each_session_once(market, all_bars, monkeypatch):
+    """A strategy asks on every clock advance: each session is read from the store at most once per manager
+    (today's for its bars, earlier ones for the time-of-day averages), the answers still equal the oracles."""
+    reads: dict = {}
+    read_session = Store.read_session
+
+    def counted(self, day, *args, **kwargs):
+        reads[pd.Timestamp(day).date()] = reads.get(pd.Timestamp(day).date(), 0) + 1
+        return read_session(self, day, *args, **kwargs)
+
+    def never(*args, **kwargs):
+        raise AssertionError("today's bars are served from the resident session, not read per symbol")
+
+    monkeypatch.setattr(Store, "read_session", counted)
+    monkeypatch.setattr(Store, "read_bars", never)
+    sessions = market.sessions()
+    clock = ReplayClock(pd.Timestamp("2024-11-27 09:30", tz=ET))
+    dm = DataManager(market, clock, backend="cpu")
+    stream = dm.new_bars(["AAPL", "SPY"])
+    streamed = []
+    days = ["2024-11-27", "2024-11-29", "2024-12-02", "2024-12-03"]
+    for day in days:
+        for minutes in [*range(1, 391, 37), 390]:  # 09:31 to 16:00 (tod is NaN before 09:31: no clock minute)
+            clock.set(pd.Timestamp(f"{day} 09:30", tz=ET) + pd.Timedelta(minutes=minutes))
+            streamed.append(stream.poll())
+            for symbol in ("AAPL", "ZZIPO"):
+                mine = all_bars[all_bars["symbol"] == symbol]
+                expected = oracles.intraday_as_of(mine[mine["ts"].dt.date == dm.today()], dm.now())
+                got = (dm.session_volume(symbol), dm.day_high_low(symbol), dm.last_price(symbol))
+                assert got == ((None, None, None) if expected is None else (
+                    expected["session_volume"], (expected["session_high"], expected["session_low"]),
+                    expected["price"]))
+                for n in (1, 3):
+                    tod = dm.tod_average_volume(symbol, n)
+                    want = oracles.tod_avg_volume(all_bars, sessions, dm.today(), symbol, n, [dm.now().time()])[0]
+                    assert (math.isnan(tod) and math.isnan(want)) or tod == want
+    trailing = {d for day in days for d in sessions[sessions.index(pd.Timestamp(day).date()) - 3:
+                                                     sessions.index(pd.Timestamp(day).date()) + 1]}
+    assert set(reads) <= trailing and set(reads.values()) == {1}, reads
+    day_bars = pd.concat(streamed)
+    for symbol in ("AAPL", "SPY"):
+        got = day_bars[day_bars["symbol"] == symbol]["ts"].tolist()
+        stored = all_bars[(all_bars["symbol"] == symbol) & all_bars["ts"].dt.date.isin(
+            [pd.Timestamp(d).date() for d in days])]
+        assert got == stored["ts"].tolist()  # every bar of those sessions handed out once, in order

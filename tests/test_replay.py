@@ -360,3 +360,19 @@ def test_consumers_and_live_sources_get_a_read_only_view_while_the_coordinator_w
         view.symbols.append("NVDA")  # a copy
     assert system.session_data.symbols == ["SPY"] and system.session_data.mask.sum() == 5
     assert system.session_data.bar_quality(system.coordinator.instant)[0] == 100
+
+
+def test_the_data_manager_of_a_run_serves_today_from_session_data(market):
+    config = ReplayConfig(symbols=["SPY", "AAPL"], derived_intervals=[])
+    system = SystemManager(market, config, "2024-12-02", "2024-12-02", source=LossySource(market), time=FakeTime())
+    answers: list[tuple] = []
+
+    def consumer(data, advance) -> None:
+        held = data.mask[1]
+        expected = (int(data.session_volume[1]), float(data.close[1][held][-1])) if held.any() else (None, None)
+        dm = system.data_manager
+        answers.append(((dm.session_volume("aapl"), dm.last_price("AAPL")), expected))
+
+    system.subscribe(consumer)
+    system.run()
+    assert len(answers) > 300 and all(got == expected for got, expected in answers)  # lost bars included

@@ -70,7 +70,7 @@ class SystemManager:
         self.clock: Clock = LiveClock(live.now, wall) if live is not None else \
             ReplayClock(calendar.session_bounds(self.days[0])[0], wall)
         self.state = SystemState.STOPPED
-        self.data_manager = DataManager(store, self.clock, backend)
+        self.data_manager = DataManager(store, self.clock, backend, lambda: self.session_data)
         self.coordinator = StreamCoordinator(self, config, self.clock, lambda message: self.upkeep.inbox.put(message),
                                              live)
         self.upkeep = DataUpkeep(config, source or StoreSource(store), self.days, self.coordinator.inbox.put,
