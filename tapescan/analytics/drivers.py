@@ -20,6 +20,7 @@ import numpy as np
 
 from tapescan.analytics.placement import AnyPanel, on_device, on_host
 from tapescan.backend import resolve_backend
+from tapescan.kernels.scan import ScanGrid, TodSum
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,11 @@ class Drivers:
         """Open, high, low, close, volume and bar count of buckets of `steps` panel steps, [symbol x bucket] each."""
         return self._family("session").derived_bars(self.place(panel), steps)
 
-    def scan_panel(self, panel: AnyPanel, visible: np.ndarray, clock: np.ndarray, clock_visible: np.ndarray,
-                   eligible: np.ndarray, prev_close: np.ndarray, tod_sum: np.ndarray, tod_defined: np.ndarray,
-                   tod_n: int, bounds: np.ndarray, first_hit: bool) -> tuple[np.ndarray, ...]:
+    def scan_panel(self, panel: AnyPanel, grid: ScanGrid, eligible: np.ndarray, prev_close: np.ndarray,
+                   tod: TodSum, bounds: np.ndarray, first_hit: bool) -> tuple[np.ndarray, ...]:
         """The scan kernel over a panel (host inputs, tapescan/kernels/scan.py): passed [symbol x time], values
         [VALUE_FIELDS x symbol x time], clock_volume [symbol x clock minute], traded [symbol]."""
-        return self._family("scan").scan_panel(self.place(panel), visible, clock, clock_visible, eligible,
-                                               prev_close, tod_sum, tod_defined, tod_n, bounds, first_hit)
+        return self._family("scan").scan_panel(self.place(panel), grid, eligible, prev_close, tod, bounds, first_hit)
 
     def trailing_metrics(self, close: np.ndarray, volume: np.ndarray, high: np.ndarray, low: np.ndarray,
                          present: np.ndarray, bench_close: np.ndarray, bench_present: np.ndarray,

@@ -19,6 +19,7 @@ from tapescan import calendar
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.volume import CLOCK_MINUTES, clock_times
+from tapescan.kernels.scan import ScanGrid, TodSum
 
 ONE_MINUTE = pd.Timedelta(minutes=1)
 
@@ -89,8 +90,9 @@ def _visible(day: dt.date, minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex)
 
 def scan_cells(panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray, prev_close: np.ndarray,
                tod: TodWindow | None, bounds: np.ndarray, first_hit: bool, backend: Backend = "auto") -> ScanCells:
-    """Scan `panel` at `times` (ET, ascending); `bounds` [3 x 3] = (active, min, max) of change_pct,
-    range_pct and rel_volume; `tod` None means rel_volume is undefined for every symbol."""
+    """Scan `panel` at `times` (ET, ascending); `bounds` [INTRADAY_FILTERS x BOUND_COLUMNS] = (active, min, max)
+    of change_pct, range_pct and rel_volume (tapescan/kernels/scan.py); `tod` None means rel_volume is undefined
+    for every symbol."""
     symbols = panel.shape[0]
     visible = _visible(panel.date, panel.minutes, times)
     clock_visible = _visible(panel.date, panel.minutes, clock_times(panel.date))
@@ -98,9 +100,9 @@ def scan_cells(panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray, p
     clock = since.to_numpy(np.int64) - 1
     clock = np.where((clock >= 0) & (clock < CLOCK_MINUTES), clock, -1)
     if tod is None:
-        tod_total, tod_defined, tod_n = np.zeros((symbols, CLOCK_MINUTES), np.int64), np.zeros(symbols, bool), 1
+        window = TodSum(np.zeros((symbols, CLOCK_MINUTES), np.int64), np.zeros(symbols, bool), 1)
     else:
-        tod_total, tod_defined, tod_n = tod.total, tod.defined(), tod.sessions
+        window = TodSum(tod.total, tod.defined(), tod.sessions)
     return ScanCells(*compute_for(backend).scan_panel(
-        panel, visible, clock, clock_visible, np.ascontiguousarray(eligible), np.ascontiguousarray(prev_close),
-        tod_total, tod_defined, tod_n, np.ascontiguousarray(bounds, dtype=np.float64), first_hit))
+        panel, ScanGrid(visible, clock, clock_visible), np.ascontiguousarray(eligible),
+        np.ascontiguousarray(prev_close), window, np.ascontiguousarray(bounds, dtype=np.float64), first_hit))

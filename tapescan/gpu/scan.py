@@ -7,7 +7,7 @@ from numba import cuda
 
 from tapescan.gpu.launch import THREADS_PER_BLOCK, blocks
 from tapescan.gpu.panels import DevicePanel
-from tapescan.kernels.scan import VALUE_FIELDS, scan_symbol
+from tapescan.kernels.scan import VALUE_FIELDS, ScanGrid, SymbolBars, TodSum, scan_symbol
 
 
 @cuda.jit
@@ -15,16 +15,20 @@ def _scan_kernel(high, low, close, volume, mask, visible, clock, clock_visible, 
                  tod_defined, tod_n, bounds, first_hit, passed, values, clock_volume, traded):
     s = cuda.grid(1)
     if s < mask.shape[1]:
-        traded[s] = scan_symbol(high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s], visible, clock,
-                                clock_visible, eligible[s], prev_close[s], tod_sum[:, s], tod_defined[s], tod_n,
-                                bounds, first_hit, passed[:, s], values[:, :, s], clock_volume[:, s])
+        traded[s] = scan_symbol(SymbolBars(high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s]),
+                                ScanGrid(visible, clock, clock_visible), TodSum(tod_sum[:, s], tod_defined[s], tod_n),
+                                eligible[s], prev_close[s], bounds, first_hit, passed[:, s], values[:, :, s],
+                                clock_volume[:, s])
 
 
-def scan_panel(panel: DevicePanel, visible, clock, clock_visible, eligible, prev_close, tod_sum, tod_defined,
-               tod_n: int, bounds, first_hit: bool, threads: int = THREADS_PER_BLOCK) -> tuple[np.ndarray, ...]:
-    """Like tapescan.cpu_fallback.scan.scan_panel; host inputs (tod_sum [symbol x clock minute]), host results
-    passed [symbol x time], values [field x symbol x time], clock_volume [symbol x clock minute], traded."""
+def scan_panel(panel: DevicePanel, grid: ScanGrid, eligible: np.ndarray, prev_close: np.ndarray, tod: TodSum,
+               bounds: np.ndarray, first_hit: bool, threads: int = THREADS_PER_BLOCK) -> tuple[np.ndarray, ...]:
+    """Like tapescan.cpu_fallback.scan.scan_panel; host inputs (tod.total [symbol x clock minute]), host results
+    passed [symbol x time], values [field x symbol x time], clock_volume [symbol x clock minute], traded. The
+    kernel takes flat arrays and scalars and builds the kernel's named tuples itself."""
     symbols = panel.shape[0]
+    visible, clock, clock_visible = grid
+    tod_sum, tod_defined, tod_n = tod
     times, clocks = len(visible), len(clock_visible)
     passed = cuda.device_array((times, symbols), np.bool_)
     values = cuda.device_array((len(VALUE_FIELDS), times, symbols), np.float64)

@@ -11,44 +11,81 @@ thread per symbol), so both targets run the same arithmetic in the same order.
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 from numba.core.extending import register_jitable
 
 from tapescan.kernels.session import add_bar
 
-#: Rows of `bounds` (intraday filters) and of the values a scan reports per cell.
-CHANGE, RANGE, RELATIVE = 0, 1, 2
+#: The intraday filters, rows of `bounds`, and their indices.
+INTRADAY_FILTERS = ("change_pct", "range_pct", "rel_volume")
+CHANGE, RANGE, RELATIVE = range(len(INTRADAY_FILTERS))
+#: Columns of a row of `bounds`: 1.0 when the filter is active (else 0.0), its min and its max (NaN: no bound).
+BOUND_COLUMNS = ("active", "min", "max")
+BOUND_ACTIVE, BOUND_MIN, BOUND_MAX = range(len(BOUND_COLUMNS))
+#: Rows of the values a scan reports per cell, and their indices.
 VALUE_FIELDS = ("price", "change_pct", "range_pct", "session_volume", "rel_volume")
+PRICE, CHANGE_PCT, RANGE_PCT, SESSION_VOLUME, REL_VOLUME = range(len(VALUE_FIELDS))
+
+
+class SymbolBars(NamedTuple):
+    """One symbol's 1-minute bars, arrays over the session's minutes (absent bars: mask False)."""
+
+    high: Any
+    low: Any
+    close: Any
+    volume: Any
+    mask: Any
+
+
+class ScanGrid(NamedTuple):
+    """When a session is scanned: visible[t] bars have ended at scan time t, clock[t] is t's clock minute (-1
+    when t is not on the 09:31-16:00 grid), clock_visible[c] bars have ended at clock minute c."""
+
+    visible: Any
+    clock: Any
+    clock_visible: Any
+
+
+class TodSum(NamedTuple):
+    """The time-of-day window: clock volumes summed over its `sessions` sessions (total [clock minute]) and
+    whether the symbol is present on all of them (the host holds every symbol: total [symbol x clock minute],
+    defined [symbol])."""
+
+    total: Any
+    defined: Any
+    sessions: Any
 
 
 @register_jitable(inline="always")
 def within(value, bounds, row):
     """min <= value <= max for the filter in bounds[row] = (active, min, max); NaN bounds are no bound, an
     undefined (NaN) value fails an active filter; an inactive filter passes."""
-    if bounds[row, 0] == 0.0:
+    if bounds[row, BOUND_ACTIVE] == 0.0:
         return True
     if value != value:
         return False
-    if bounds[row, 1] == bounds[row, 1] and value < bounds[row, 1]:
+    if bounds[row, BOUND_MIN] == bounds[row, BOUND_MIN] and value < bounds[row, BOUND_MIN]:
         return False
-    if bounds[row, 2] == bounds[row, 2] and value > bounds[row, 2]:
+    if bounds[row, BOUND_MAX] == bounds[row, BOUND_MAX] and value > bounds[row, BOUND_MAX]:
         return False
     return True
 
 
 @register_jitable(inline="always")
-def scan_symbol(high, low, close, volume, mask, visible, clock, clock_visible, eligible, prev_close, tod_sum,
-                tod_defined, tod_n, bounds, first_hit, passed, values, clock_volume):
-    """Scan one symbol at every scan time t, whose bars are the first visible[t] minutes; returns whether it
-    has any bar this session.
+def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed, values, clock_volume):
+    """Scan one symbol (`bars`, a SymbolBars) at every scan time t of `grid` (a ScanGrid), whose bars are the
+    first visible[t] minutes; returns whether it has any bar this session.
 
     passed[t] is set for every t (False when not `eligible`, i.e. not in the universe or failing a trailing
-    filter); values[:, t] (VALUE_FIELDS) is written where passed[t]; clock_volume[c] is the volume of the
-    first clock_visible[c] minutes. rel_volume = session_volume / (tod_sum[clock[t]] / tod_n), defined when
-    `tod_defined`, clock[t] >= 0 and the average is positive. pandas equivalent at one t: the visible bars'
-    ``close.iloc[-1]``, ``volume.sum()``, ``high.max()``, ``low.min()`` and the docs/spec/metrics.md formulas.
+    filter); values[:, t] (VALUE_FIELDS) is written where passed[t]; clock_volume[c] is the volume of the first
+    clock_visible[c] minutes. rel_volume = session_volume / (tod.total[clock[t]] / tod.sessions),
+    defined when `tod.defined`, clock[t] >= 0 and the average is positive. pandas equivalent at one t: the
+    visible bars' ``close.iloc[-1]``, ``volume.sum()``, ``high.max()``, ``low.min()`` and the
+    docs/spec/metrics.md formulas. The named tuples are only read: numba (0.68) can drop a write into an array
+    reached through a tuple field of an inlined function, so the outputs are plain arguments.
     """
-    minutes = mask.shape[0]
+    minutes = bars.mask.shape[0]
     total = 0
     count = 0
     top = math.nan
@@ -59,10 +96,10 @@ def scan_symbol(high, low, close, volume, mask, visible, clock, clock_visible, e
     t = 0
     c = 0
     while True:
-        while c < clock_visible.shape[0] and clock_visible[c] <= j:
+        while c < grid.clock_visible.shape[0] and grid.clock_visible[c] <= j:
             clock_volume[c] = total
             c += 1
-        while t < visible.shape[0] and visible[t] <= j:
+        while t < grid.visible.shape[0] and grid.visible[t] <= j:
             passed[t] = False
             if eligible and not (first_hit and hit):
                 price = math.nan
@@ -75,24 +112,24 @@ def scan_symbol(high, low, close, volume, mask, visible, clock, clock_visible, e
                     change = 100.0 * (price / prev_close - 1.0)
                     spread = 100.0 * (top - bottom) / bottom
                     session_volume = float(total)
-                    if tod_defined and clock[t] >= 0:
-                        average = tod_sum[clock[t]] / tod_n
+                    if tod.defined and grid.clock[t] >= 0:
+                        average = tod.total[grid.clock[t]] / tod.sessions
                         if average > 0:
                             relative = session_volume / average
                 if within(change, bounds, CHANGE) and within(spread, bounds, RANGE) and within(
                         relative, bounds, RELATIVE):
                     passed[t] = True
                     hit = True
-                    values[0, t] = price
-                    values[1, t] = change
-                    values[2, t] = spread
-                    values[3, t] = session_volume
-                    values[4, t] = relative
+                    values[PRICE, t] = price
+                    values[CHANGE_PCT, t] = change
+                    values[RANGE_PCT, t] = spread
+                    values[SESSION_VOLUME, t] = session_volume
+                    values[REL_VOLUME, t] = relative
             t += 1
         if j == minutes:
             break
-        if mask[j]:
-            total, count, top, bottom, last = add_bar(total, count, top, bottom, high[j], low[j], close[j],
-                                                      volume[j])
+        if bars.mask[j]:
+            total, count, top, bottom, last = add_bar(total, count, top, bottom, bars.high[j], bars.low[j],
+                                                      bars.close[j], bars.volume[j])
         j += 1
     return count > 0

@@ -12,8 +12,10 @@ import math
 
 from numba.core.extending import register_jitable
 
-#: Rows of the output array, in order.
+#: Rows of the output array, in order, and their indices (compile-time constants in the kernels of both targets).
 TRAILING_FIELDS = ("avg_volume", "avg_price", "std_pct", "beta", "correlation", "hist_high", "hist_low")
+AVG_VOLUME, AVG_PRICE, STD_PCT, BETA, CORRELATION, HIST_HIGH, HIST_LOW = range(len(TRAILING_FIELDS))
+TRAILING_ROWS = len(TRAILING_FIELDS)  # an int, which kernels read as a constant (a tuple of str is no GPU type)
 
 
 @register_jitable(inline="always")
@@ -35,7 +37,7 @@ def trailing_symbol(close, volume, high, low, present, bench_close, bench_presen
     ``returns[W].corr(bench[W])``, ``high[W].max()``, ``low[W].min()``.
     """
     for i in range(close.shape[0]):
-        for k in range(7):
+        for k in range(TRAILING_ROWS):
             out[k, i, s] = math.nan
         start = i - days
         if start < 0 or not _all_present(present, start, i):
@@ -49,10 +51,10 @@ def trailing_symbol(close, volume, high, low, present, bench_close, bench_presen
             close_sum += close[d]
             top = max(top, high[d])
             bottom = min(bottom, low[d])
-        out[0, i, s] = volume_sum / days
-        out[1, i, s] = close_sum / days
-        out[5, i, s] = top
-        out[6, i, s] = bottom
+        out[AVG_VOLUME, i, s] = volume_sum / days
+        out[AVG_PRICE, i, s] = close_sum / days
+        out[HIST_HIGH, i, s] = top
+        out[HIST_LOW, i, s] = bottom
         if start == 0 or not present[start - 1]:
             continue  # no return for the window's first session
         mean = 0.0
@@ -64,7 +66,7 @@ def trailing_symbol(close, volume, high, low, present, bench_close, bench_presen
             deviation = close[d] / close[d - 1] - 1.0 - mean
             squares += deviation * deviation
         if days > 1 and squares > 0.0:
-            out[2, i, s] = 100.0 * math.sqrt(squares / (days - 1))
+            out[STD_PCT, i, s] = 100.0 * math.sqrt(squares / (days - 1))
         if not _all_present(bench_present, start - 1, i):
             continue
         bench_mean = 0.0
@@ -79,6 +81,6 @@ def trailing_symbol(close, volume, high, low, present, bench_close, bench_presen
             cross += deviation * bench_deviation
             bench_squares += bench_deviation * bench_deviation
         if bench_squares > 0.0:
-            out[3, i, s] = cross / bench_squares
+            out[BETA, i, s] = cross / bench_squares
             if squares > 0.0:
-                out[4, i, s] = cross / math.sqrt(squares * bench_squares)
+                out[CORRELATION, i, s] = cross / math.sqrt(squares * bench_squares)

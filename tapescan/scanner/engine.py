@@ -34,7 +34,14 @@ from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.scan import ScanCells, TodWindow, scan_cells
 from tapescan.errors import TapescanError
-from tapescan.kernels.scan import CHANGE, RANGE, RELATIVE, VALUE_FIELDS
+from tapescan.kernels.scan import (
+    BOUND_ACTIVE,
+    BOUND_COLUMNS,
+    BOUND_MAX,
+    BOUND_MIN,
+    INTRADAY_FILTERS,
+    VALUE_FIELDS,
+)
 from tapescan.scanner.config import DEFAULT_DAYS, ConfigLike, FilterBounds, ScannerConfig, as_scanner_config
 from tapescan.scanner.diagnostics import Diagnostic, DiagnosticHandler, diagnose, range_diagnostics, warn_in_python
 from tapescan.scanner.groups import known_groups
@@ -80,15 +87,15 @@ class _Daily:
 
 
 def _bounds(filters: Mapping[str, FilterBounds]) -> np.ndarray:
-    """The intraday ones of `filters` as the scan kernel takes them: rows change_pct, range_pct, rel_volume;
-    columns (active, min, max), NaN for a missing bound."""
-    bounds = np.full((3, 3), np.nan)
-    for row, metric in ((CHANGE, "change_pct"), (RANGE, "range_pct"), (RELATIVE, "rel_volume")):
-        bounds[row, 0] = 1.0 if metric in filters else 0.0
+    """The intraday ones of `filters` as the scan kernel takes them: rows INTRADAY_FILTERS (change_pct, range_pct,
+    rel_volume); columns BOUND_COLUMNS (active, min, max), NaN for a missing bound."""
+    bounds = np.full((len(INTRADAY_FILTERS), len(BOUND_COLUMNS)), np.nan)
+    for row, metric in enumerate(INTRADAY_FILTERS):
+        bounds[row, BOUND_ACTIVE] = 1.0 if metric in filters else 0.0
         if metric in filters:
             low, high, _ = filters[metric]
-            bounds[row, 1] = np.nan if low is None else low
-            bounds[row, 2] = np.nan if high is None else high
+            bounds[row, BOUND_MIN] = np.nan if low is None else low
+            bounds[row, BOUND_MAX] = np.nan if high is None else high
     return bounds
 
 
