@@ -9,7 +9,8 @@ Strategies ask on every clock advance, so nothing is read twice: today's bars co
 session_data when it holds the symbol's whole regular session (what the run has delivered, the live feed
 included), else from today's panel; every session panel (all symbols) is read from the store at most once per
 manager and stays resident, in host memory (41 bytes per symbol and minute), so that earlier sessions serve
-the time-of-day averages of every later day; those averages are kept for the day and trailing window asked.
+the time-of-day averages of every later day; those averages are kept for the day and trailing window asked,
+and so are the daily values of a symbol's trailing window (read once per day and window).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class DataManager:
         self.backend = backend
         self._session_data = session_data  # the run's session_data as it is now (None outside a run)
         self._tod: dict[tuple[dt.date, int], np.ndarray] = {}  # (today, N) -> tod averages [symbol x minute]
+        self._dailies: dict[tuple[str, dt.date, dt.date], pd.DataFrame | None] = {}  # (symbol, window) -> rows
 
     @functools.cached_property
     def _resident(self) -> SessionWindow:
@@ -162,11 +164,16 @@ class DataManager:
         return [d for d in calendar.sessions(first.date(), self.today())["date"] if d < self.today()]
 
     def _daily(self, symbol: str, window: list[dt.date]) -> pd.DataFrame | None:
-        """The window's daily values of `symbol`, or None when it misses any session (undefined)."""
+        """The window's daily values of `symbol`, or None when it misses any session (undefined); read once per
+        symbol and window, and kept while today's windows end where this one does."""
         if not window:
             return None
-        daily = self.store.read_daily(window[0], window[-1], [symbol.upper()])
-        return daily if len(daily) == len(window) else None
+        key = (symbol.upper(), window[0], window[-1])
+        if key not in self._dailies:
+            self._dailies = {k: v for k, v in self._dailies.items() if k[2] == window[-1]}
+            daily = self.store.read_daily(window[0], window[-1], [key[0]])
+            self._dailies[key] = daily if len(daily) == len(window) else None
+        return self._dailies[key]
 
     def average_volume(self, symbol: str, days: int) -> float:
         """Mean daily volume over the N full sessions before today; NaN when one is missing."""

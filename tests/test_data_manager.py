@@ -113,7 +113,8 @@ def test_a_stream_hands_out_each_bar_once_when_it_becomes_visible(market):
 
 def test_repeated_calls_at_successive_clock_times_read_each_session_once(market, all_bars, monkeypatch):
     """A strategy asks on every clock advance: each session is read from the store at most once per manager
-    (today's for its bars, earlier ones for the time-of-day averages), the answers still equal the oracles."""
+    (today's for its bars, earlier ones for the time-of-day averages), the daily values of a trailing window
+    once per day, and the answers still equal the oracles."""
     reads: dict = {}
     read_session = Store.read_session
 
@@ -124,8 +125,17 @@ def test_repeated_calls_at_successive_clock_times_read_each_session_once(market,
     def never(*args, **kwargs):
         raise AssertionError("today's bars are served from the resident session, not read per symbol")
 
+    daily = market.read_daily("2024-11-20", "2024-12-03")
+    daily_reads: list[tuple] = []
+    read_daily = Store.read_daily
+
+    def counted_daily(self, start, end, symbols=None):
+        daily_reads.append((start, end, tuple(symbols or ())))
+        return read_daily(self, start, end, symbols)
+
     monkeypatch.setattr(Store, "read_session", counted)
     monkeypatch.setattr(Store, "read_bars", never)
+    monkeypatch.setattr(Store, "read_daily", counted_daily)
     sessions = market.sessions()
     clock = ReplayClock(pd.Timestamp("2024-11-27 09:30", tz=ET))
     dm = DataManager(market, clock, backend="cpu")
@@ -147,9 +157,15 @@ def test_repeated_calls_at_successive_clock_times_read_each_session_once(market,
                     tod = dm.tod_average_volume(symbol, n)
                     want = oracles.tod_avg_volume(all_bars, sessions, dm.today(), symbol, n, [dm.now().time()])[0]
                     assert (math.isnan(tod) and math.isnan(want)) or tod == want
+                    trailing = oracles.trailing_metrics(daily, sessions, dm.today(), symbol, n)
+                    got = (dm.average_volume(symbol, n), *dm.historical_high_low(symbol, days=n))
+                    want = (trailing["avg_volume"], trailing["hist_high"], trailing["hist_low"])
+                    assert all((math.isnan(g) and math.isnan(w)) or g == pytest.approx(w, rel=1e-12)
+                               for g, w in zip(got, want))
     trailing = {d for day in days for d in sessions[sessions.index(pd.Timestamp(day).date()) - 3:
                                                      sessions.index(pd.Timestamp(day).date()) + 1]}
     assert set(reads) <= trailing and set(reads.values()) == {1}, reads
+    assert len(daily_reads) == len(set(daily_reads)) == len(days) * 2 * 2  # once per day, symbol and window
     day_bars = pd.concat(streamed)
     for symbol in ("AAPL", "SPY"):
         got = day_bars[day_bars["symbol"] == symbol]["ts"].tolist()
