@@ -12,7 +12,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -183,16 +182,35 @@ def test_verify_passes_a_sound_store_and_the_library_returns_a_report(root):
     assert report.ok and report.files == 9 + 2 + 1 and report.unrecorded == 0 and report.advice() == ""
 
 
+def rewrite_spy_daily(root: Path, manifest, field: str, change) -> None:
+    """Rewrite DAY's month of daily values in place (manifest entry updated, not saved) with SPY's `field` on DAY
+    changed by `change`."""
+    store = Store(root)
+    month = store.read_daily(DAY[:7] + "-01", END)
+    month = month[month["date"].astype(str).str.startswith(DAY[:7])]
+    spy = (month["symbol"] == "SPY") & (month["date"].astype(str) == DAY)
+    month.loc[spy, field] = change(month.loc[spy, field])
+    write_parquet(root, manifest.daily[DAY[:7]], pa.Table.from_pandas(month, schema=DAILY, preserve_index=False))
+
+
+@pytest.mark.parametrize(("scale", "damaged"), [(1 + 4e-16, False), (1 + 1e-9, True)])
+def test_deep_verify_takes_vwap_to_a_few_ulps(root, pristine, scale, damaged):
+    """Stores written before the daily values came from the kernel hold vwap summed pairwise (numpy), a few ulps
+    from the kernel's left-to-right sum: sound. A vwap further off is damage."""
+    manifest = load_manifest(root)
+    rewrite_spy_daily(root, manifest, "vwap", lambda vwap: vwap * scale)
+    save_manifest(root, manifest)
+    assert Store(root).read_daily(DAY, DAY).set_index("symbol").loc["SPY", "vwap"] != \
+        Store(pristine).read_daily(DAY, DAY).set_index("symbol").loc["SPY", "vwap"]
+    problems = {(d.table, d.key) for d in Store(root).verify(deep=True).damage}
+    assert problems == ({("daily", DAY)} if damaged else set())
+
+
 def test_deep_verify_recomputes_daily_values_and_symbols_from_the_bars(root):
     """Intact files (sizes and digests match) whose values disagree with the bars: only --deep can tell."""
     store = Store(root)
     manifest = load_manifest(root)
-    daily = store.read_daily(DAY, DAY)
-    daily.loc[daily["symbol"] == "SPY", "close"] += 1.0
-    month = store.read_daily(START, END)
-    month = month[month["date"].astype(str) != DAY]
-    table = pd.concat([month, daily]).sort_values(["date", "symbol"])
-    write_parquet(root, manifest.daily[DAY[:7]], pa.Table.from_pandas(table, schema=DAILY, preserve_index=False))
+    rewrite_spy_daily(root, manifest, "close", lambda close: close + 1.0)
     symbols = store.symbols()
     symbols.loc[symbols["symbol"] == "SPY", "sessions"] -= 1
     write_parquet(root, manifest.symbols, pa.Table.from_pandas(symbols, schema=SYMBOLS, preserve_index=False))

@@ -66,6 +66,11 @@ class Drivers:
         return self._family("trailing").trailing_metrics(close, volume, high, low, present, bench_close,
                                                          bench_present, days)
 
+    def clock_volume(self, panel: AnyPanel, clock_visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative volume at each clock minute (clock_visible[c]: the panel's minutes ended by then),
+        [symbol x clock minute], and which symbols have any bar, [symbol]."""
+        return self._family("tod").clock_volume(self.place(panel), clock_visible)
+
     def tod_average_volume(self, history: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Mean clock volume of history [session x symbol x clock minute] with presence [session x symbol],
         [symbol x clock minute]."""

@@ -18,10 +18,8 @@ import pandas as pd
 from tapescan import calendar
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
-from tapescan.analytics.volume import CLOCK_MINUTES, clock_times
+from tapescan.analytics.volume import CLOCK_MINUTES, ONE_MINUTE, bars_ended, clock_times
 from tapescan.kernels.scan import ScanGrid, TodSum
-
-ONE_MINUTE = pd.Timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -80,22 +78,14 @@ class TodWindow:
         return self.present == self.sessions
 
 
-def _visible(day: dt.date, minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex) -> np.ndarray:
-    """How many of the panel's minutes (bars) have ended at each moment."""
-    if not len(minutes):
-        return np.zeros(len(moments), dtype=np.int64)
-    ended = ((moments - minutes[0]) // ONE_MINUTE).to_numpy(np.int64)
-    return np.clip(ended, 0, len(minutes))
-
-
 def scan_cells(panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray, prev_close: np.ndarray,
                tod: TodWindow | None, bounds: np.ndarray, first_hit: bool, backend: Backend = "auto") -> ScanCells:
     """Scan `panel` at `times` (ET, ascending); `bounds` [INTRADAY_FILTERS x BOUND_COLUMNS] = (active, min, max)
     of change_pct, range_pct and rel_volume (tapescan/kernels/scan.py); `tod` None means rel_volume is undefined
     for every symbol."""
     symbols = panel.shape[0]
-    visible = _visible(panel.date, panel.minutes, times)
-    clock_visible = _visible(panel.date, panel.minutes, clock_times(panel.date))
+    visible = bars_ended(panel.minutes, times)
+    clock_visible = bars_ended(panel.minutes, clock_times(panel.date))
     since = ((times - pd.Timestamp.combine(panel.date, dt.time(9, 30)).tz_localize(calendar.ET)) // ONE_MINUTE)
     clock = since.to_numpy(np.int64) - 1
     clock = np.where((clock >= 0) & (clock < CLOCK_MINUTES), clock, -1)

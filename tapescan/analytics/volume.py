@@ -13,11 +13,11 @@ import pandas as pd
 from tapescan import calendar
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
-from tapescan.analytics.session import IntradayCumulative, cumulative_intraday
 from tapescan.analytics.window import SessionWindow
 from tapescan.errors import TapescanError
 
 CLOCK_MINUTES = calendar.REGULAR_MINUTES  # 09:31 ... 16:00
+ONE_MINUTE = pd.Timedelta(minutes=1)
 
 
 def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
@@ -26,20 +26,18 @@ def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
     return start + pd.to_timedelta(np.arange(1, CLOCK_MINUTES + 1), unit="min")
 
 
+def bars_ended(minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex) -> np.ndarray:
+    """How many of a panel's minutes (bars, one a minute from minutes[0]) have ended at each moment."""
+    if not len(minutes):
+        return np.zeros(len(moments), dtype=np.int64)
+    ended = ((moments - minutes[0]) // ONE_MINUTE).to_numpy(np.int64)
+    return np.clip(ended, 0, len(minutes))
+
+
 def clock_volume(panel: AnyPanel, backend: Backend = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative volume of each symbol at each clock minute [symbol x 390], and which symbols traded."""
-    return clock_volume_of(cumulative_intraday(panel, backend))
-
-
-def clock_volume_of(cumulative: IntradayCumulative) -> tuple[np.ndarray, np.ndarray]:
-    """`clock_volume` from a session's cumulative intraday metrics already computed."""
-    grid = clock_times(cumulative.date)
-    position = np.searchsorted(cumulative.as_of, grid, side="right") - 1
-    volume = np.zeros((len(cumulative.symbols), CLOCK_MINUTES), dtype=np.int64)
-    known = position >= 0
-    volume[:, known] = cumulative.volume[:, position[known]]
-    traded = cumulative.bars[:, -1] > 0 if cumulative.bars.shape[1] else np.zeros(len(cumulative.symbols), bool)
-    return volume, traded
+    """Cumulative volume of each symbol at each clock minute [symbol x 390], and which symbols traded; the scan
+    kernel records the same (tapescan/kernels/tod.py `clock_volumes`)."""
+    return compute_for(backend).clock_volume(panel, bars_ended(panel.minutes, clock_times(panel.date)))
 
 
 def tod_average_volume(history: np.ndarray, present: np.ndarray, backend: Backend = "auto") -> np.ndarray:

@@ -29,7 +29,14 @@ def _cumulate(high, low, close, volume, mask, out_volume, out_high, out_low, out
 def _daily(open_, high, low, close, volume, mask, out):
     """`session_daily` for every symbol (row) of [symbol x minute] arrays into out [DAILY_FIELDS x symbol]."""
     for s in prange(mask.shape[0]):
-        session_daily(open_[s], high[s], low[s], close[s], volume[s], mask[s], out, s)
+        session_daily(open_[s], high[s], low[s], close[s], volume[s], mask[s], 0, mask.shape[1], out, s)
+
+
+@njit(parallel=True, cache=True)
+def _daily_runs(open_, high, low, close, volume, regular, starts, stops, out):
+    """`session_daily` for every run of rows [starts[r], stops[r]) into out [DAILY_FIELDS x run]."""
+    for r in prange(starts.shape[0]):
+        session_daily(open_, high, low, close, volume, regular, starts[r], stops[r], out, r)
 
 
 @njit(parallel=True, cache=True)
@@ -54,6 +61,17 @@ def daily_values(panel: SessionPanel) -> np.ndarray:
     """Daily values of every symbol: the array [DAILY_FIELDS x symbol]."""
     out = np.empty((len(DAILY_FIELDS), panel.shape[0]))
     _daily(panel.open, panel.high, panel.low, panel.close, panel.volume, panel.mask, out)
+    return out
+
+
+def daily_values_of_runs(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
+                         regular: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Daily values of one session's stored rows, sorted by (symbol, ts), per symbol (the run of rows from each
+    offset in `starts`; rows not `regular` are left out): the array [DAILY_FIELDS x run], bars 0 for a symbol
+    with extended-hours rows only. The store writes these, by the same kernel as `daily_values`."""
+    stops = np.append(starts[1:], len(regular))
+    out = np.empty((len(DAILY_FIELDS), len(starts)))
+    _daily_runs(open_, high, low, close, volume, regular, starts, stops, out)
     return out
 
 

@@ -1,11 +1,23 @@
-"""CPU driver of the time-of-day volume kernel: one symbol per parallel iteration."""
+"""CPU drivers of the time-of-day volume kernels: one symbol per parallel iteration."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
 
-from tapescan.kernels.tod import tod_average
+from tapescan.kernels.tod import clock_volumes, tod_average
+
+if TYPE_CHECKING:
+    from tapescan.store.reader import SessionPanel
+
+
+@njit(parallel=True, cache=True)
+def _clock(volume, mask, clock_visible, out, traded):
+    """`clock_volumes` for every symbol (row) of [symbol x minute] arrays into out [symbol x clock minute]."""
+    for s in prange(mask.shape[0]):
+        traded[s] = clock_volumes(volume[s], mask[s], clock_visible, out[s])
 
 
 @njit(parallel=True, cache=True)
@@ -14,6 +26,15 @@ def _tod(history, present, out):
     out [symbol x clock minute]."""
     for s in prange(history.shape[1]):
         tod_average(history[:, s, :], present[:, s], out[s])
+
+
+def clock_volume(panel: SessionPanel, clock_visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative volume of each symbol at each clock minute [symbol x clock minute] (clock_visible[c]: the
+    panel's minutes ended by clock minute c), and which symbols have any bar [symbol]."""
+    out = np.empty((panel.shape[0], len(clock_visible)), np.int64)
+    traded = np.empty(panel.shape[0], bool)
+    _clock(panel.volume, panel.mask, clock_visible, out, traded)
+    return out, traded
 
 
 def tod_average_volume(history: np.ndarray, present: np.ndarray) -> np.ndarray:

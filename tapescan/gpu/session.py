@@ -28,7 +28,8 @@ def _cumulate_kernel(high, low, close, volume, mask, out_volume, out_high, out_l
 def _daily_kernel(open_, high, low, close, volume, mask, out):
     s = cuda.grid(1)
     if s < mask.shape[1]:
-        session_daily(open_[:, s], high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s], out, s)
+        session_daily(open_[:, s], high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s], 0, mask.shape[0],
+                      out, s)
 
 
 @cuda.jit

@@ -1,5 +1,5 @@
-"""GPU driver of the time-of-day volume kernel: one thread per symbol on [session x clock minute x symbol]
-device arrays, so that a warp reads neighbouring symbols (coalesced)."""
+"""GPU drivers of the time-of-day volume kernels: one thread per symbol on a device panel [minute x symbol] or
+on [session x clock minute x symbol] device arrays, so that a warp reads neighbouring symbols (coalesced)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ import numpy as np
 from numba import cuda
 
 from tapescan.gpu.launch import THREADS_PER_BLOCK, blocks
-from tapescan.kernels.tod import tod_average
+from tapescan.gpu.panels import DevicePanel
+from tapescan.kernels.tod import clock_volumes, tod_average
+
+
+@cuda.jit
+def _clock_kernel(volume, mask, clock_visible, out, traded):
+    s = cuda.grid(1)
+    if s < mask.shape[1]:
+        traded[s] = clock_volumes(volume[:, s], mask[:, s], clock_visible, out[:, s])
 
 
 @cuda.jit
@@ -15,6 +23,17 @@ def _tod_kernel(history, present, out):
     s = cuda.grid(1)
     if s < history.shape[2]:
         tod_average(history[:, :, s], present[:, s], out[:, s])
+
+
+def clock_volume(panel: DevicePanel, clock_visible: np.ndarray,
+                 threads: int = THREADS_PER_BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """Like tapescan.cpu_fallback.tod.clock_volume; returns host arrays [symbol x clock minute] and [symbol]."""
+    symbols = panel.shape[0]
+    out = cuda.device_array((len(clock_visible), symbols), np.int64)
+    traded = cuda.device_array(symbols, np.bool_)
+    _clock_kernel[blocks(symbols, threads), threads](panel.volume, panel.mask,
+                                                     cuda.to_device(np.ascontiguousarray(clock_visible)), out, traded)
+    return np.ascontiguousarray(out.copy_to_host().T), traded.copy_to_host()
 
 
 def tod_average_volume(history: np.ndarray, present: np.ndarray, threads: int = THREADS_PER_BLOCK) -> np.ndarray:

@@ -2,9 +2,9 @@
 metrics" and "Scanner semantics").
 
 `scan_symbol` walks the symbol's 1-minute bars once. After the bars visible at each scan time it computes
-price, change_pct, range_pct, session_volume and rel_volume and checks the intraday filters; after the bars
-visible at each clock minute (09:31-16:00) it records the cumulative volume, which later sessions average
-for their rel_volume. Compiled inline into the CPU driver (a `prange` over symbols) and the GPU kernel (a
+price, change_pct, range_pct, session_volume and rel_volume and checks the intraday filters; it also records the
+cumulative volume at each clock minute (09:31-16:00, tapescan/kernels/tod.py `clock_volumes`), which later
+sessions average for their rel_volume. Compiled inline into the CPU driver (a `prange` over symbols) and the GPU kernel (a
 thread per symbol), so both targets run the same arithmetic in the same order.
 """
 
@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from numba.core.extending import register_jitable
 
 from tapescan.kernels.session import add_bar
+from tapescan.kernels.tod import clock_volumes
 
 #: The intraday filters, rows of `bounds`, and their indices.
 INTRADAY_FILTERS = ("change_pct", "range_pct", "rel_volume")
@@ -85,6 +86,7 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
     docs/spec/metrics.md formulas. The named tuples are only read: numba (0.68) can drop a write into an array
     reached through a tuple field of an inlined function, so the outputs are plain arguments.
     """
+    traded = clock_volumes(bars.volume, bars.mask, grid.clock_visible, clock_volume)
     minutes = bars.mask.shape[0]
     total = 0
     count = 0
@@ -94,11 +96,7 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
     hit = False
     j = 0
     t = 0
-    c = 0
     while True:
-        while c < grid.clock_visible.shape[0] and grid.clock_visible[c] <= j:
-            clock_volume[c] = total
-            c += 1
         while t < grid.visible.shape[0] and grid.visible[t] <= j:
             passed[t] = False
             if eligible and not (first_hit and hit):
@@ -132,4 +130,4 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
             total, count, top, bottom, last = add_bar(total, count, top, bottom, bars.high[j], bars.low[j],
                                                       bars.close[j], bars.volume[j])
         j += 1
-    return count > 0
+    return traded

@@ -85,14 +85,15 @@ def aggregate(open_, high, low, close, volume, mask, start, stop):
 
 
 @register_jitable(inline="always")
-def session_daily(open_, high, low, close, volume, mask, out, row):
-    """docs/spec/metrics.md "Daily values" of one symbol's regular session into out[:, row]:
-    open, high, low, close, volume, vwap, bars (NaN everywhere when the symbol has no bar).
+def session_daily(open_, high, low, close, volume, mask, start, stop, out, row):
+    """docs/spec/metrics.md "Daily values" of one symbol's regular session, its bars among [start, stop) (minutes of
+    a panel, or the symbol's rows in time order with mask False on extended-hours rows), into out[:, row]:
+    DAILY_FIELDS (NaN everywhere when the symbol has no bar).
 
-    vwap = sum((high + low + close) / 3 * volume) / volume, NaN when the volume is 0.
+    vwap = sum((high + low + close) / 3 * volume) / volume, summed left to right, NaN when the volume is 0.
     """
     first_open, top, bottom, last, total, weighted, count = aggregate(
-        open_, high, low, close, volume, mask, 0, mask.shape[0]
+        open_, high, low, close, volume, mask, start, stop
     )
     out[DAILY_OPEN, row] = first_open
     out[DAILY_HIGH, row] = top

@@ -1,11 +1,32 @@
-"""One symbol's time-of-day average volume: the scalar logic of the tod kernel (docs/spec/metrics.md
-"Intraday metrics", tod_avg_volume)."""
+"""One symbol's time-of-day volumes: its cumulative volume on the clock grid, and the time-of-day average of
+those (docs/spec/metrics.md "Intraday metrics", tod_avg_volume); the scalar logic of the tod kernels and, for the
+clock volumes, of the scan kernel."""
 
 from __future__ import annotations
 
 import math
 
 from numba.core.extending import register_jitable
+
+
+@register_jitable(inline="always")
+def clock_volumes(volume, mask, clock_visible, out):
+    """out[c] = the volume of the bars among the first clock_visible[c] minutes (clock_visible ascending: the bars
+    ended at each clock minute); returns whether the symbol has any bar.
+
+    pandas equivalent: ``volume.cumsum()`` (absent bars 0) at position clock_visible[c] - 1, 0 where that is -1.
+    """
+    total = 0
+    traded = False
+    c = 0
+    for j in range(mask.shape[0] + 1):
+        while c < clock_visible.shape[0] and clock_visible[c] <= j:
+            out[c] = total
+            c += 1
+        if j < mask.shape[0] and mask[j]:
+            total += volume[j]
+            traded = True
+    return traded
 
 
 @register_jitable(inline="always")

@@ -1,11 +1,13 @@
 """Daily values of one session (docs/spec/metrics.md "Daily values"), computed when the session is written.
 
-For rows sorted by (symbol, ts) and restricted to regular-session bars, this equals the pandas expression
+For rows sorted by (symbol, ts), this equals the pandas expression
 
     bars[~bars.extended].groupby("symbol").agg(open=("open", "first"), high=("high", "max"),
         low=("low", "min"), close=("close", "last"), volume=("volume", "sum"), bars=("ts", "size"))
 
-plus vwap = sum(((high + low + close) / 3) * volume) / volume, undefined (NaN) when volume is 0.
+plus vwap = sum(((high + low + close) / 3) * volume) / volume, undefined (NaN) when volume is 0. The arithmetic
+is the daily-value kernel's (tapescan/kernels/session.py `session_daily`), the one analytics.daily_values runs
+on a panel, here over each symbol's run of rows.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tapescan.cpu_fallback.session import daily_values_of_runs
+from tapescan.kernels.session import (
+    DAILY_BARS,
+    DAILY_CLOSE,
+    DAILY_HIGH,
+    DAILY_LOW,
+    DAILY_OPEN,
+    DAILY_VOLUME,
+    DAILY_VWAP,
+)
 from tapescan.store.schema import DAILY
 
 
@@ -31,26 +43,20 @@ def group_starts(symbols: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def session_daily_values(bars: pa.Table, session: dt.date) -> pa.Table:
     """One :data:`DAILY` row per symbol with at least one regular-session bar in `bars` (one session)."""
-    regular = bars.filter(pc.invert(bars.column("extended")))
-    if regular.num_rows == 0:
-        return DAILY.empty_table()
-    starts = group_starts(regular.column("symbol"))
-    ends = np.append(starts[1:], regular.num_rows)
-    o, h, l, c = (regular.column(name).to_numpy() for name in ("open", "high", "low", "close"))
-    volume = regular.column("volume").to_numpy()
-    volume_d = np.add.reduceat(volume, starts)
-    typical_volume = np.add.reduceat(((h + l + c) / 3.0) * volume, starts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        vwap = np.where(volume_d > 0, typical_volume / volume_d, np.nan)
+    starts = group_starts(bars.column("symbol"))
+    fields = (bars.column(name).to_numpy() for name in ("open", "high", "low", "close", "volume"))
+    values = daily_values_of_runs(*fields, ~bars.column("extended").to_numpy(), starts)
+    kept = values[DAILY_BARS] > 0
+    values = values[:, kept]
     columns = {
-        "date": pa.array([session] * len(starts), pa.date32()),
-        "symbol": regular.column("symbol").take(pa.array(starts)),
-        "open": o[starts],
-        "high": np.maximum.reduceat(h, starts),
-        "low": np.minimum.reduceat(l, starts),
-        "close": c[ends - 1],
-        "volume": volume_d,
-        "vwap": vwap,
-        "bars": (ends - starts).astype(np.int32),
+        "date": pa.array([session] * values.shape[1], pa.date32()),
+        "symbol": bars.column("symbol").take(pa.array(starts[kept])),
+        "open": values[DAILY_OPEN],
+        "high": values[DAILY_HIGH],
+        "low": values[DAILY_LOW],
+        "close": values[DAILY_CLOSE],
+        "volume": values[DAILY_VOLUME].astype(np.int64),
+        "vwap": values[DAILY_VWAP],
+        "bars": values[DAILY_BARS].astype(np.int32),
     }
     return pa.table(columns, schema=DAILY)
