@@ -9,8 +9,10 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 CUDA_CHOSEN := $(strip $(shell cat $(VENV)/.cuda 2>/dev/null))
 CUDA   ?= $(or $(CUDA_CHOSEN),13)
 CONSTRAINTS := -c constraints.txt -c constraints-cu$(CUDA).txt
-# The GPU extra rides along with every install once `make gpu` has chosen one.
+# The GPU extra rides along with every install once `make gpu` has chosen one; without one, the tests get CUDA 13's
+# compilers (extra ptx) to compile the GPU kernels for a real device.
 GPU_EXTRA := $(if $(CUDA_CHOSEN),gpu-cu$(CUDA))
+TEST_EXTRAS := test $(if $(CUDA_CHOSEN),,ptx)
 comma  := ,
 empty  :=
 space  := $(empty) $(empty)
@@ -68,11 +70,11 @@ $(VENV)/.installed-base: $(PINS) | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: $(PINS) | $(BIN)/python
-	$(PIP) install $(CONSTRAINTS) -e $(call extras,test)
+	$(PIP) install $(CONSTRAINTS) -e $(call extras,$(TEST_EXTRAS))
 	touch $@ $(VENV)/.installed-base
 
 $(VENV)/.installed-bench: $(PINS) | $(BIN)/python
-	$(PIP) install $(CONSTRAINTS) -e $(call extras,test bench)
+	$(PIP) install $(CONSTRAINTS) -e $(call extras,$(TEST_EXTRAS) bench)
 	touch $@ $(VENV)/.installed-base $(VENV)/.installed-test
 
 # The GPU packages for one CUDA major, pinned like the rest. One major per .venv: to switch, `make clean`.

@@ -40,7 +40,7 @@ def _make(venv: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(("cuda", "constraints", "extras"),
-                         [(None, "constraints-cu13.txt", "'.[test]'"), ("12", "constraints-cu12.txt", "'.[test,gpu-cu12]'"),
+                         [(None, "constraints-cu13.txt", "'.[test,ptx]'"), ("12", "constraints-cu12.txt", "'.[test,gpu-cu12]'"),
                           ("13", "constraints-cu13.txt", "'.[test,gpu-cu13]'")])
 def test_make_test_keeps_the_cuda_major_that_make_gpu_chose(tmp_path, cuda, constraints, extras):
     venv = _fake_venv(tmp_path, cuda)
@@ -80,3 +80,11 @@ def test_the_gpu_extras_ask_for_the_pinned_major_and_leave_cudf_out():
         assert numba_cuda.extras == {f"cu{major}"}
         cupy = next(req for req in requirements if req.name.startswith("cupy"))
         assert pins[cupy.name] in cupy.specifier
+
+
+def test_the_ptx_extra_is_pinned_with_the_cuda_13_set_the_cpu_build_uses():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = _pins("constraints-cu13.txt")
+    for requirement in map(Requirement, extras["ptx"]):
+        assert requirement.name in pins, f"{requirement.name} is not pinned in constraints-cu13.txt"
+        assert pins[requirement.name] in requirement.specifier

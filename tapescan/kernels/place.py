@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 
-from numba.core.extending import register_jitable
-
 from tapescan.calendar import NS_PER_MINUTE
+from tapescan.kernels.jitable import scalar
 
 
-@register_jitable(inline="always")
+@scalar
 def empty_cell(open_, high, low, close, volume, mask, minute, symbol):
     """Mark the cell absent: NaN prices, volume 0, mask False."""
     open_[minute, symbol] = math.nan
@@ -26,7 +25,7 @@ def empty_cell(open_, high, low, close, volume, mask, minute, symbol):
     mask[minute, symbol] = False
 
 
-@register_jitable(inline="always")
+@scalar
 def place_bar(i, lookup, codes, ts, extended, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
               open_, high, low, close, volume, mask):
     """Put stored bar i in its cell: row lookup[codes[i]] (skipped when -1, or for an extended-hours bar),

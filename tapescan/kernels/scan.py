@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from numba.core.extending import register_jitable
-
+from tapescan.kernels.jitable import scalar
 from tapescan.kernels.session import add_bar
 from tapescan.kernels.tod import clock_volumes
 
@@ -58,7 +57,7 @@ class TodSum(NamedTuple):
     sessions: Any
 
 
-@register_jitable(inline="always")
+@scalar
 def within(value, bounds, row):
     """min <= value <= max for the filter in bounds[row] = (active, min, max); NaN bounds are no bound, an
     undefined (NaN) value fails an active filter; an inactive filter passes."""
@@ -73,7 +72,7 @@ def within(value, bounds, row):
     return True
 
 
-@register_jitable(inline="always")
+@scalar
 def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed, values, clock_volume):
     """Scan one symbol (`bars`, a SymbolBars) at every scan time t of `grid` (a ScanGrid), whose bars are the
     first visible[t] minutes; returns whether it has any bar this session.

@@ -4,14 +4,15 @@ kernels.
 Each function reads one symbol's bars as 1-D arrays over the session's minutes (absent bars: mask False)
 and writes its outputs in place. They are compiled inline into the CPU driver (`numba.njit`, a `prange`
 over symbols) and into the GPU kernel (`numba.cuda.jit`, one thread per symbol), so both targets run the
-same arithmetic in the same order and agree to the last bit.
+same arithmetic in the same order; products that feed a sum go through `product`, which the GPU never fuses
+into a multiply-add, so the targets agree to the last bit (docs/ARCHITECTURE.md "CPU and GPU agree").
 """
 
 from __future__ import annotations
 
 import math
 
-from numba.core.extending import register_jitable
+from tapescan.kernels.jitable import product, scalar
 
 #: Rows of the daily-values array `session_daily` writes (docs/spec/metrics.md "Daily values"), in order, and
 #: their indices (compile-time constants in the kernels of both targets).
@@ -19,7 +20,7 @@ DAILY_FIELDS = ("open", "high", "low", "close", "volume", "vwap", "bars")
 DAILY_OPEN, DAILY_HIGH, DAILY_LOW, DAILY_CLOSE, DAILY_VOLUME, DAILY_VWAP, DAILY_BARS = range(len(DAILY_FIELDS))
 
 
-@register_jitable(inline="always")
+@scalar
 def add_bar(total, count, top, bottom, high, low, close, volume):
     """The running (volume, bar count, high, low, last close) after one more bar."""
     if count == 0 or high > top:
@@ -29,7 +30,7 @@ def add_bar(total, count, top, bottom, high, low, close, volume):
     return total + volume, count + 1, top, bottom, close
 
 
-@register_jitable(inline="always")
+@scalar
 def cumulate_session(high, low, close, volume, mask, out_volume, out_high, out_low, out_last, out_bars):
     """As of the end of each minute j: volume, high, low and last close of the bars 0..j, and their count.
 
@@ -53,7 +54,7 @@ def cumulate_session(high, low, close, volume, mask, out_volume, out_high, out_l
         out_bars[j] = count
 
 
-@register_jitable(inline="always")
+@scalar
 def aggregate(open_, high, low, close, volume, mask, start, stop):
     """The bars among minutes [start, stop) as one: (open, high, low, close, volume, sum of typical price x
     volume, bar count); prices NaN when there is no bar.
@@ -79,12 +80,12 @@ def aggregate(open_, high, low, close, volume, mask, start, stop):
                 bottom = min(bottom, low[j])
             last = close[j]
             total += volume[j]
-            weighted += (high[j] + low[j] + close[j]) / 3.0 * volume[j]
+            weighted += product((high[j] + low[j] + close[j]) / 3.0, float(volume[j]))
             count += 1
     return first_open, top, bottom, last, total, weighted, count
 
 
-@register_jitable(inline="always")
+@scalar
 def session_daily(open_, high, low, close, volume, mask, start, stop, out, row):
     """docs/spec/metrics.md "Daily values" of one symbol's regular session, its bars among [start, stop) (minutes of
     a panel, or the symbol's rows in time order with mask False on extended-hours rows), into out[:, row]:
@@ -104,7 +105,7 @@ def session_daily(open_, high, low, close, volume, mask, start, stop, out, row):
     out[DAILY_BARS, row] = count
 
 
-@register_jitable(inline="always")
+@scalar
 def derive_bars(open_, high, low, close, volume, mask, minutes, out_open, out_high, out_low, out_close,
                 out_volume, out_bars):
     """docs/spec/metrics.md "Derived bars": bucket b aggregates the bars of minutes [b * minutes, (b + 1) * minutes)

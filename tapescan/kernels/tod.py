@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-from numba.core.extending import register_jitable
+from tapescan.kernels.jitable import scalar
 
 
-@register_jitable(inline="always")
+@scalar
 def clock_volumes(volume, mask, clock_visible, out):
     """out[c] = the volume of the bars among the first clock_visible[c] minutes (clock_visible ascending: the bars
     ended at each clock minute); returns whether the symbol has any bar.
@@ -29,7 +29,7 @@ def clock_volumes(volume, mask, clock_visible, out):
     return traded
 
 
-@register_jitable(inline="always")
+@scalar
 def tod_average(history, present, out):
     """out[j] = mean over the window's sessions d of history[d, j], the cumulative volume of d's bars
     known by clock minute j; NaN at every j when the symbol misses any session of the window.

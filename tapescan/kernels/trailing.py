@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from numba.core.extending import register_jitable
+from tapescan.kernels.jitable import product, scalar
 
 #: Rows of the output array, in order, and their indices (compile-time constants in the kernels of both targets).
 TRAILING_FIELDS = ("avg_volume", "avg_price", "std_pct", "beta", "correlation", "hist_high", "hist_low")
@@ -18,7 +18,7 @@ AVG_VOLUME, AVG_PRICE, STD_PCT, BETA, CORRELATION, HIST_HIGH, HIST_LOW = range(l
 TRAILING_ROWS = len(TRAILING_FIELDS)  # an int, which kernels read as a constant (a tuple of str is no GPU type)
 
 
-@register_jitable(inline="always")
+@scalar
 def _all_present(present, start, stop):
     for d in range(start, stop):
         if not present[d]:
@@ -26,7 +26,7 @@ def _all_present(present, start, stop):
     return True
 
 
-@register_jitable(inline="always")
+@scalar
 def trailing_symbol(close, volume, high, low, present, bench_close, bench_present, days, out, s):
     """Write the TRAILING_FIELDS of symbol `s` for every session i into out[:, i, s].
 
@@ -64,7 +64,7 @@ def trailing_symbol(close, volume, high, low, present, bench_close, bench_presen
         squares = 0.0
         for d in range(start, i):
             deviation = close[d] / close[d - 1] - 1.0 - mean
-            squares += deviation * deviation
+            squares += product(deviation, deviation)
         if days > 1 and squares > 0.0:
             out[STD_PCT, i, s] = 100.0 * math.sqrt(squares / (days - 1))
         if not _all_present(bench_present, start - 1, i):
@@ -78,8 +78,8 @@ def trailing_symbol(close, volume, high, low, present, bench_close, bench_presen
         for d in range(start, i):
             deviation = close[d] / close[d - 1] - 1.0 - mean
             bench_deviation = bench_close[d] / bench_close[d - 1] - 1.0 - bench_mean
-            cross += deviation * bench_deviation
-            bench_squares += bench_deviation * bench_deviation
+            cross += product(deviation, bench_deviation)
+            bench_squares += product(bench_deviation, bench_deviation)
         if bench_squares > 0.0:
             out[BETA, i, s] = cross / bench_squares
             if squares > 0.0:
