@@ -7,17 +7,17 @@ caller can look ahead by accident. Metrics follow docs/spec/metrics.md and come 
 
 Strategies ask on every clock advance, so nothing is read twice: today's bars come from the run's
 session_data when it holds the symbol's whole regular session (what the run has delivered, the live feed
-included), else from today's panel; every session panel (all symbols) is read from the store at most once per
-manager and stays resident, in host memory (41 bytes per symbol and minute), so that earlier sessions serve
-the time-of-day averages of every later day; those averages are kept for the day and trailing window asked,
-and so are the daily values of a symbol's trailing window (read once per day and window).
+included), else from today's panel. Session panels (all symbols, host memory, 41 bytes per symbol and minute)
+stay resident in a window as long as the longest time-of-day window asked for, plus today: moving forward
+day by day, each session is read from the store once, and memory does not grow with the length of a run.
+The time-of-day averages are kept for the day and window asked, the daily values of a symbol's trailing window
+likewise (read once per day and window), and `bars` keeps the most recent symbol-days it built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.analytics.bars import BAR_COLUMNS, available_at, symbol_bars
+from tapescan.analytics.bars import BAR_COLUMNS, available_at, derived_panel, panel_frame
 from tapescan.analytics.volume import tod_average_volume_before
 from tapescan.analytics.window import SessionWindow
 from tapescan.clock import Clock, LiveClock
@@ -33,6 +33,9 @@ from tapescan.errors import TapescanError
 from tapescan.store import SessionPanel, Store
 
 ONE_MINUTE = pd.Timedelta(minutes=1)
+#: Symbol-days of bars that `DataManager.bars` keeps (a few hundred rows each): a strategy asking for the
+#: same recent days on every advance builds each once.
+KEPT_SYMBOL_DAYS = 4096
 
 
 class HeldSession(Protocol):
@@ -62,12 +65,14 @@ class DataManager:
         self._session_data = session_data  # the run's session_data as it is now (None outside a run)
         self._tod: dict[tuple[dt.date, int], np.ndarray] = {}  # (today, N) -> tod averages [symbol x minute]
         self._dailies: dict[tuple[str, dt.date, dt.date], pd.DataFrame | None] = {}  # (symbol, window) -> rows
+        self._day_bars = functools.lru_cache(maxsize=KEPT_SYMBOL_DAYS)(self._build_day_bars)
+        self._symbol_day = functools.lru_cache(maxsize=KEPT_SYMBOL_DAYS)(self._read_symbol_day)
 
     @functools.cached_property
     def _resident(self) -> SessionWindow:
-        """Every session panel read so far, all symbols, on the host (today's bars are taken from it there);
-        it never forgets one, so no session is read twice."""
-        return SessionWindow(self.store, sys.maxsize, None, "cpu")
+        """The session panels in use, all symbols, on the host: today's (its bars are taken from it) and the
+        longest time-of-day window asked for (`hold_at_least` grows it), earliest forgotten first."""
+        return SessionWindow(self.store, 1, None, "cpu")
 
     @functools.cached_property
     def _rows(self) -> dict[str, int]:
@@ -103,14 +108,28 @@ class DataManager:
 
     def bars(self, symbol: str, start: calendar.DateLike, end: calendar.DateLike, minutes: int = 1) -> pd.DataFrame:
         """`minutes`-minute bars of one symbol over [start, end] (regular session), the visible ones only."""
-        symbol = symbol.upper()
-        if minutes == 1:
-            frame = self.store.read_bars(symbol, start, end)[BAR_COLUMNS]
-            available = frame["ts"] + ONE_MINUTE
-        else:
-            frame = symbol_bars(self.store, symbol, start, end, minutes, self.backend)
-            available = available_at(frame["ts"], minutes)
+        if minutes < 1:
+            raise TapescanError(f"a derived bar spans at least 1 minute (got {minutes}).")
+        first, last = calendar.to_date(start), calendar.to_date(end)
+        days = [day for day in self.store.sessions() if first <= day <= last and day <= self.today()]
+        frames = [self._day_bars(symbol.upper(), day, minutes) for day in days]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAR_COLUMNS)
+        available = available_at(frame["ts"], minutes) if len(frame) else frame["ts"]
         return frame[np.asarray(available <= self.now())].reset_index(drop=True)
+
+    def _build_day_bars(self, symbol: str, day: dt.date, minutes: int) -> pd.DataFrame:
+        """`symbol`'s `minutes`-minute bars of the stored session `day`, all of them (visible or not)."""
+        panel = self._symbol_day(symbol, day)
+        bars = panel if minutes == 1 else derived_panel(panel, minutes, self.backend)
+        return panel_frame(bars)[BAR_COLUMNS]
+
+    def _read_symbol_day(self, symbol: str, day: dt.date) -> SessionPanel:
+        """`symbol`'s 1-minute panel of the stored session `day`: from the resident window for today and the
+        days it holds (today's is read for every symbol, as today's metrics need it), else read for `symbol`
+        alone."""
+        if symbol in self._rows and (day == self.today() or day in self._resident.resident):
+            return self._resident.panel(day).rows([self._rows[symbol]])
+        return self.store.read_session(day, [symbol])
 
     def new_bars(self, symbols: Sequence[str]) -> BarStream:
         """A stream of today's 1-minute bars of `symbols`, handing each out once as it becomes visible."""
@@ -197,6 +216,7 @@ class DataManager:
         key = (self.today(), days)
         if key not in self._tod:
             self._tod = {k: v for k, v in self._tod.items() if k[0] == key[0]}  # only today's are asked again
+            self._resident.hold_at_least(days + 1)  # the window and today
             self._tod[key] = tod_average_volume_before(self._resident, *key)
         row = self._rows.get(symbol.upper())
         return float("nan") if row is None else float(self._tod[key][row, minute])

@@ -172,3 +172,39 @@ def test_repeated_calls_at_successive_clock_times_read_each_session_once(market,
         stored = all_bars[(all_bars["symbol"] == symbol) & all_bars["ts"].dt.date.isin(
             [pd.Timestamp(d).date() for d in days])]
         assert got == stored["ts"].tolist()  # every bar of those sessions handed out once, in order
+
+
+def test_bars_asked_on_every_advance_read_each_session_once_and_the_window_stays_bounded(market, all_bars,
+                                                                                         monkeypatch):
+    """bars() over the last sessions, asked at successive clock times, equals the oracle's visible bars, reads
+    each session from the store once, and the resident window holds no more than the longest time-of-day
+    window asked for plus today, however far the clock moves."""
+    reads: dict = {}
+    read_session = Store.read_session
+
+    def counted(self, day, *args, **kwargs):
+        reads[pd.Timestamp(day).date()] = reads.get(pd.Timestamp(day).date(), 0) + 1
+        return read_session(self, day, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "read_session", counted)
+    monkeypatch.setattr(Store, "read_bars", lambda *a, **k: pytest.fail("bars come from session panels"))
+    sessions = market.sessions()
+    clock = ReplayClock(pd.Timestamp(f"{sessions[2]} 09:30", tz=ET))
+    dm = DataManager(market, clock, backend="cpu")
+    for day in sessions[2:]:
+        for minutes in (1, 61, 200, 390):
+            clock.set(pd.Timestamp(f"{day} 09:30", tz=ET) + pd.Timedelta(minutes=minutes))
+            dm.tod_average_volume("AAPL", 2)
+            previous = sessions[sessions.index(day) - 2]
+            for k in (1, 15):
+                got = dm.bars("AAPL", previous, day, minutes=k)
+                mine = all_bars[(all_bars["symbol"] == "AAPL") & all_bars["ts"].dt.date.between(previous, day)]
+                want = oracles.derived_bars(mine, k)
+                ends = want["ts"] + pd.Timedelta(minutes=k)
+                close = pd.Timestamp(f"{day} 16:00", tz=ET) if day != pd.Timestamp("2024-11-29").date() else \
+                    pd.Timestamp(f"{day} 13:00", tz=ET)
+                visible = want[ends.where(want["ts"].dt.date != day, ends.clip(upper=close)) <= dm.now()]
+                pd.testing.assert_frame_equal(got, visible.drop(columns="symbol").reset_index(drop=True),
+                                              check_dtype=False)
+        assert len(dm._resident.resident) <= 3  # tod window of 2 sessions, and today
+    assert set(reads.values()) == {1}, reads

@@ -36,6 +36,11 @@ class SessionWindow:
         self.reads = 0  # sessions read from the store so far
         self._panels: dict[dt.date, AnyPanel] = {}
 
+    def hold_at_least(self, sessions: int) -> None:
+        """Grow the window to hold `sessions` sessions (it never shrinks): a caller that needs N sessions at
+        once sizes it so that moving forward reads each session once."""
+        self.capacity = max(self.capacity, sessions)
+
     @property
     def resident(self) -> list[dt.date]:
         """The sessions held now, earliest first."""

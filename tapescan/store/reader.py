@@ -51,6 +51,11 @@ class SessionPanel:
     def shape(self) -> tuple[int, int]:
         return self.mask.shape
 
+    def rows(self, indices: list[int]) -> SessionPanel:
+        """The panel of the symbols at `indices` (copies of their rows)."""
+        return SessionPanel(self.date, self.symbols[indices], self.minutes, self.open[indices], self.high[indices],
+                            self.low[indices], self.close[indices], self.volume[indices], self.mask[indices])
+
 
 def session_entry(manifest: Manifest, day: dt.date) -> FileEntry:
     """The manifest entry of one session's partition; StoreError naming what is stored when there is none."""
