@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapescan import calendar
+from tapescan.calendar import NS_PER_DAY
 from tapescan.errors import StoreConflictError, StoreError
 from tapescan.store.daily import group_starts, session_daily_values
 from tapescan.store.integrity import read_table, write_parquet
@@ -38,7 +39,6 @@ FILE_WRITERS = 2
 COMPRESSION = "zstd"
 #: Rows per row group of the small tables (a month of daily values, the symbols table): one group.
 TABLE_ROW_GROUP_ROWS = 1 << 20
-NS_PER_DAY = 86_400_000_000_000
 
 
 @dataclass
