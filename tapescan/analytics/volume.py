@@ -14,6 +14,7 @@ from tapescan import calendar
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.window import SessionWindow
+from tapescan.cpu_fallback.tod import relative_volumes
 from tapescan.errors import TapescanError
 
 CLOCK_MINUTES = calendar.REGULAR_MINUTES  # 09:31 ... 16:00
@@ -47,10 +48,9 @@ def tod_average_volume(history: np.ndarray, present: np.ndarray, backend: Backen
 
 
 def relative_volume(session_volume: np.ndarray, tod_average: np.ndarray) -> np.ndarray:
-    """session_volume / tod_avg_volume, NaN where the average is 0 or undefined."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = session_volume / tod_average
-    return np.where(tod_average > 0, ratio, np.nan)
+    """session_volume / tod_avg_volume, NaN where the average is 0 or undefined: the scan kernel's rule
+    (tapescan/kernels/tod.py `relative_volume`), element by element on the CPU."""
+    return relative_volumes(np.asarray(session_volume, dtype=np.float64), np.asarray(tod_average, dtype=np.float64))
 
 
 def tod_average_volume_before(window: SessionWindow, day: calendar.DateLike, sessions: int) -> np.ndarray:

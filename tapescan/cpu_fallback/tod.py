@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, vectorize
 
-from tapescan.kernels.tod import clock_volumes, tod_average
+from tapescan.kernels.tod import clock_volumes, relative_volume, tod_average
 
 if TYPE_CHECKING:
     from tapescan.store.reader import SessionPanel
@@ -42,3 +42,9 @@ def tod_average_volume(history: np.ndarray, present: np.ndarray) -> np.ndarray:
     out = np.empty((history.shape[1], history.shape[2]))
     _tod(history, np.ascontiguousarray(present), out)
     return out
+
+
+@vectorize(["float64(float64, float64)"], cache=True)
+def relative_volumes(session_volume, average):
+    """`relative_volume` element by element (a numpy ufunc: arrays of any shape, broadcast)."""
+    return relative_volume(session_volume, average)

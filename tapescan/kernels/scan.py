@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from tapescan.kernels.jitable import scalar
 from tapescan.kernels.session import add_bar
-from tapescan.kernels.tod import clock_volumes
+from tapescan.kernels.tod import clock_volumes, relative_volume
 
 #: The intraday filters, rows of `bounds`, and their indices.
 INTRADAY_FILTERS = ("change_pct", "range_pct", "rel_volume")
@@ -110,9 +110,7 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
                     spread = 100.0 * (top - bottom) / bottom
                     session_volume = float(total)
                     if tod.defined and grid.clock[t] >= 0:
-                        average = tod.total[grid.clock[t]] / tod.sessions
-                        if average > 0:
-                            relative = session_volume / average
+                        relative = relative_volume(session_volume, tod.total[grid.clock[t]] / tod.sessions)
                 if within(change, bounds, CHANGE) and within(spread, bounds, RANGE) and within(
                         relative, bounds, RELATIVE):
                     passed[t] = True

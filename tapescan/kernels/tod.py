@@ -1,6 +1,6 @@
-"""One symbol's time-of-day volumes: its cumulative volume on the clock grid, and the time-of-day average of
-those (docs/spec/metrics.md "Intraday metrics", tod_avg_volume); the scalar logic of the tod kernels and, for the
-clock volumes, of the scan kernel."""
+"""One symbol's time-of-day volumes: its cumulative volume on the clock grid, the time-of-day average of those
+and the relative volume against it (docs/spec/metrics.md "Intraday metrics", tod_avg_volume and rel_volume); the
+scalar logic of the tod kernels and, for the clock and relative volumes, of the scan kernel."""
 
 from __future__ import annotations
 
@@ -49,3 +49,12 @@ def tod_average(history, present, out):
         for d in range(sessions):
             total += history[d, j]
         out[j] = total / sessions
+
+
+@scalar
+def relative_volume(session_volume, average):
+    """rel_volume = session_volume / tod_avg_volume; undefined (NaN) unless the average is positive (0, or
+    NaN when a session of the window is missing)."""
+    if average > 0:
+        return session_volume / average
+    return math.nan
