@@ -117,7 +117,7 @@ class StreamCoordinator:
         dropped. A message of any other type is a bug: TypeError naming it."""
         if isinstance(message, Fill):
             if self._current(message.day):
-                self.session_data.refill_minute_bars(message.items, self.instant)
+                self.session_data.refill_minute_bars(message.items)
         elif isinstance(message, AddSymbol):
             self._add_symbol(message)
         elif isinstance(message, SymbolJoined):
@@ -151,7 +151,7 @@ class StreamCoordinator:
         for kind, items in message.items.items():
             self.queues[kind].load(items)
         if len(message.backfill):
-            data.refill_minute_bars(message.backfill, self.instant)
+            data.refill_minute_bars(message.backfill)
         for k, frames in message.history.items():
             sessions = data.history.setdefault(k, [])
             data.history[k] = [pd.concat([old, new], ignore_index=True) for old, new in zip(sessions, frames)] \

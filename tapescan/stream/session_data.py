@@ -166,7 +166,7 @@ class SessionData:
         self.streamed[items.kind].append(items)
         self._mark(items.kind, items.symbol, items.time)
 
-    def refill_minute_bars(self, items: Items, clock: int) -> None:
+    def refill_minute_bars(self, items: Items) -> None:
         """Bars fetched to fill gaps: put them in, recompute volume, high and low from the visible bars, and
         recompute any completed derived bucket they fall in."""
         self.add_minute_bars(items)
