@@ -26,6 +26,7 @@ import pandas as pd
 
 from tapescan import calendar
 from tapescan.analytics.bars import BAR_COLUMNS, available_at, derived_panel, panel_frame
+from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.volume import tod_average_volume_before
 from tapescan.analytics.window import SessionWindow
 from tapescan.clock import Clock, LiveClock
@@ -57,11 +58,11 @@ class HeldSession(Protocol):
 class DataManager:
     """Bars and metrics of a store, as of the clock's now."""
 
-    def __init__(self, store: Store, clock: Clock | None = None, backend: str = "auto",
+    def __init__(self, store: Store, clock: Clock | None = None, backend: Backend = "auto",
                  session_data: Callable[[], HeldSession | None] | None = None) -> None:
         self.store = store
         self.clock = clock or LiveClock()
-        self.backend = backend
+        self.compute = compute_for(backend)  # where derived bars are computed, resolved once
         self._session_data = session_data  # the run's session_data as it is now (None outside a run)
         self._tod: dict[tuple[dt.date, int], np.ndarray] = {}  # (today, N) -> tod averages [symbol x minute]
         self._dailies: dict[tuple[str, dt.date, dt.date], pd.DataFrame | None] = {}  # (symbol, window) -> rows
@@ -120,7 +121,7 @@ class DataManager:
     def _build_day_bars(self, symbol: str, day: dt.date, minutes: int) -> pd.DataFrame:
         """`symbol`'s `minutes`-minute bars of the stored session `day`, all of them (visible or not)."""
         panel = self._symbol_day(symbol, day)
-        bars = panel if minutes == 1 else derived_panel(panel, minutes, self.backend)
+        bars = panel if minutes == 1 else derived_panel(panel, minutes, self.compute)
         return panel_frame(bars)[BAR_COLUMNS]
 
     def _read_symbol_day(self, symbol: str, day: dt.date) -> SessionPanel:

@@ -55,6 +55,7 @@ def stderr_console() -> Console:
 
 #: How `say` labels a message: a warning stands out; a note is plain.
 LABELS = {"warning": "[yellow]warning:[/] ", "note": "note: "}
+ERROR_LABEL = "[bold red]error:[/] "
 
 
 def say(ctx: typer.Context, message: str, label: str | None = None) -> None:
@@ -62,6 +63,11 @@ def say(ctx: typer.Context, message: str, label: str | None = None) -> None:
     it are interpreted, so paths and tickers print literally), after `label` ("warning" or "note") if given."""
     if not options(ctx).quiet:
         stderr_console().print(LABELS.get(label, "") + escape(message), highlight=False)
+
+
+def print_error(message: str) -> None:
+    """Print "error: `message`" on stderr whatever `--quiet` says, exactly as written (no markup interpreted)."""
+    stderr_console().print(ERROR_LABEL + escape(message), highlight=False)
 
 
 class RateColumn(ProgressColumn):

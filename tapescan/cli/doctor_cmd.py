@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tapescan.backend import machine_report
-from tapescan.cli.context import options, stderr_console, stdout_console
+from tapescan.cli.context import options, print_error, stdout_console
 
 
 def _text(value: Any, separator: str = "\n") -> str:
@@ -63,5 +63,5 @@ def doctor(
         _print_report(report)
     refused = report["backend"]["requested"].get("error")
     if refused:  # exit 2 like any error the user can fix, but only after the report was printed
-        stderr_console().print(f"[bold red]error:[/] {escape(refused)}", highlight=False)
+        print_error(refused)
         raise typer.Exit(2)

@@ -32,7 +32,7 @@ from tapescan.cli import (
     synth_cmd,
     verify_cmd,
 )
-from tapescan.cli.context import CliOptions, stderr_console
+from tapescan.cli.context import CliOptions, print_error, stderr_console
 from tapescan.errors import TapescanError
 from tapescan.fsio import disk_full_error, is_disk_full
 
@@ -141,7 +141,7 @@ def _print_usage_error(error: Exception) -> None:
     console = stderr_console()
     if context is not None:
         console.print(escape(context.get_usage()), highlight=False)
-    console.print(f"[bold red]error:[/] {escape(error.format_message())}", highlight=False)
+    print_error(error.format_message())
     if context is not None:
         console.print(f"Try '{escape(context.command_path)} --help' for help.", highlight=False)
 
@@ -184,18 +184,18 @@ def main(argv: list[str] | None = None) -> None:
     except TapescanError as error:
         if debug:
             raise
-        stderr_console().print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        print_error(str(error))
         sys.exit(2)
     except pydantic.ValidationError as error:
         if debug:
             raise
-        stderr_console().print(f"[bold red]error:[/] {escape(_plain_validation_message(error))}", highlight=False)
+        print_error(_plain_validation_message(error))
         sys.exit(2)
     except Exception as error:  # a bug (unless the disk is full): say so briefly, the traceback only on request
         if debug:
             raise
         if is_disk_full(error):
-            stderr_console().print(f"[bold red]error:[/] {escape(str(_disk_full(error)))}", highlight=False)
+            print_error(str(_disk_full(error)))
             sys.exit(2)
         stderr_console().print(
             f"[bold red]internal error:[/] {type(error).__name__}: {escape(str(error))}\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from tapescan.cli.context import stderr_console, stdout_console
+from tapescan.cli.context import print_error, stdout_console
 from tapescan.store import Store
 from tapescan.store.repair import RepairReport
 from tapescan.store.verify import DAMAGED_FOLDER, VerifyReport
@@ -38,7 +38,7 @@ def verify(
     report = Store(store).verify(deep)
     _print_check(report)
     if not report.ok:
-        stderr_console().print(f"[bold red]error:[/] the store is damaged. {escape(report.advice())}", highlight=False)
+        print_error(f"the store is damaged. {report.advice()}")
         raise typer.Exit(2)
 
 
@@ -81,7 +81,6 @@ def _print_repair(report: RepairReport) -> None:
         console.print(escape(report.reingest()), highlight=False)
     if not report.ok:
         _print_check(report.after)
-        stderr_console().print(f"[bold red]error:[/] the store is still damaged. {escape(report.after.advice())}",
-                               highlight=False)
+        print_error(f"the store is still damaged. {report.after.advice()}")
         raise typer.Exit(2)
     console.print("the store is sound.", highlight=False)

@@ -22,6 +22,7 @@ from tapescan.ingest.blocks import iter_blocks
 from tapescan.ingest.layout import BAR_FIELDS, DATE_AND_MS_OF_DAY, ISO, NATIVE, Layout, TimestampSpec
 from tapescan.ingest.parse import cast_tolerant, parse_block
 from tapescan.ingest.sources import Source
+from tapescan.tickers import TICKER
 
 ET_NAME = "America/New_York"
 VENDORS = ("firstrate", "kibot", "backtestmarket", "thetadata", "csv")
@@ -142,7 +143,7 @@ def _ticker(raw: str) -> tuple[str, dict[str, str]]:
         if symbol.endswith(suffix):
             symbol = symbol[: -len(suffix)]
             attributes = {"vendor_symbol": raw, suffix.strip("-").lower(): "true"}
-    if not re.fullmatch(r"[A-Z0-9.^\-]{1,20}", symbol):
+    if not TICKER.fullmatch(symbol):
         raise IngestError(f"{raw!r} is not a ticker tapescan can store (letters, digits, '.', '-', '^').")
     return symbol, attributes
 

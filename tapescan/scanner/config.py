@@ -33,7 +33,8 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from tapescan import calendar
 from tapescan.configfile import ConfigKind, check_kind, keys_at, plain_problem, read_document, unknown_key
 from tapescan.errors import TapescanError
-from tapescan.scanner.groups import BUILTIN_GROUPS, GROUPS_FOLDER, clean_ticker
+from tapescan.scanner.groups import BUILTIN_GROUPS, GROUPS_FOLDER
+from tapescan.tickers import clean_ticker
 
 ROOT_KEY = "market_scanner_config"
 SESSION_OPEN = datetime.time(9, 30)

@@ -35,13 +35,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tapescan.errors import TapescanError
+from tapescan.tickers import clean_ticker
 
 BUILTIN_GROUPS = ("NASDAQ100", "SP500")
 GROUPS_FOLDER = "groups"
 
-# The tickers a store can hold (the same rule as ingest): letters, digits, '.', '-', '^'.
-_TICKER = re.compile(r"[A-Z0-9.^\-]{1,20}")
-_EXCERPT_CHARS = 24  # longer than any ticker, so a near-miss is shown whole
 _GROUP_NAME = re.compile(r"[A-Za-z0-9_\-]+")
 
 # A membership interval [start, end): None means open (before the table starts / still a member).
@@ -50,24 +48,6 @@ Interval = tuple[datetime.date | None, datetime.date | None]
 
 class GroupError(TapescanError):
     """An unknown group, or a user group file that cannot be read as a list of tickers."""
-
-
-def clean_ticker(raw: str) -> str:
-    """``raw`` stripped and upper-cased; ValueError in plain words when it cannot be a stored ticker."""
-    ticker = raw.strip().upper()
-    if not ticker:
-        raise ValueError("a ticker cannot be empty")
-    if not _TICKER.fullmatch(ticker):
-        raise ValueError(f"{_excerpt(raw)} is not a ticker: a ticker is 1-20 letters, digits, '.', '-' or '^', "
-                         "no spaces")
-    return ticker
-
-
-def _excerpt(text: str) -> str:
-    """A short quotation of `text` for an error message: at most a few characters, non-printable ones
-    escaped (repr), so that a message cannot carry a file's content or terminal control codes."""
-    quoted = repr(text[:_EXCERPT_CHARS])
-    return quoted if len(text) <= _EXCERPT_CHARS else quoted + "..."
 
 
 # ---------------------------------------------------------------------------------------------- built-in groups

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tapescan.configfile import ConfigKind, check_kind, plain_problem, read_document
 from tapescan.errors import TapescanError
-from tapescan.scanner.groups import clean_ticker
+from tapescan.tickers import clean_ticker
 
 StreamType = Literal["1m", "1s", "quote", "tick"]
 #: Input stream types, in the order items with the same event time are moved into session_data: bars first

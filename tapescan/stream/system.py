@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tapescan import calendar
+from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.clock import Clock, LiveClock, RealTime, ReplayClock, TimeProvider
 from tapescan.data_manager import DataManager
 from tapescan.errors import TapescanError
-from tapescan.scanner.groups import clean_ticker
 from tapescan.store import Store
 from tapescan.stream.config import ReplayConfig, streams_for
 from tapescan.stream.coordinator import StreamCoordinator
@@ -32,6 +32,7 @@ from tapescan.stream.snapshot import SnapshotWriter
 from tapescan.stream.sources import StoreSource
 from tapescan.stream.timing import PAUSE_POLL_SECONDS
 from tapescan.stream.upkeep import DataUpkeep
+from tapescan.tickers import clean_ticker
 
 #: How long an interrupted join waits for the threads to stop and clean up before it gives up on them.
 STOP_GRACE_SECONDS = 10.0
@@ -53,7 +54,7 @@ class SystemManager:
 
     def __init__(self, store: Store, config: ReplayConfig, start: calendar.DateLike, end: calendar.DateLike,
                  source: StoreSource | None = None, snapshot_dir: Path | None = None,
-                 time: TimeProvider | None = None, backend: str = "auto", live: LiveSource | None = None) -> None:
+                 time: TimeProvider | None = None, backend: Backend = "auto", live: LiveSource | None = None) -> None:
         first, last = calendar.to_date(start), calendar.to_date(end)
         self.days = [d for d in store.sessions() if first <= d <= last] if live is None else [live.day]
         if not self.days:
@@ -70,6 +71,7 @@ class SystemManager:
         self.clock: Clock = LiveClock(live.now, wall) if live is not None else \
             ReplayClock(calendar.session_bounds(self.days[0])[0], wall)
         self.state = SystemState.STOPPED
+        backend = compute_for(backend)  # resolved once for the Data Manager and the upkeep thread
         self.data_manager = DataManager(store, self.clock, backend, lambda: self.session_data)
         self.coordinator = StreamCoordinator(self, config, self.clock, lambda message: self.upkeep.inbox.put(message),
                                              live)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from tapescan import calendar
 from tapescan.analytics.bars import counted_buckets, derived_panel, panel_frame
+from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.store import SessionPanel
 from tapescan.stream.config import ReplayConfig, Roster
 from tapescan.stream.messages import Fill, GapCheck, JoinRequest, SessionEnded, SessionLoad, Stop, SymbolJoined
@@ -38,9 +39,9 @@ class DataUpkeep:
     """The second thread of a run; `inbox` takes the coordinator's requests, `send` delivers its answers."""
 
     def __init__(self, config: ReplayConfig, source: StoreSource, days: list[dt.date], send: Callable[[object], None],
-                 fail: Callable[[BaseException], None], backend: str = "auto", stream_items: bool = True) -> None:
+                 fail: Callable[[BaseException], None], backend: Backend = "auto", stream_items: bool = True) -> None:
         self.config, self.source, self.days, self.send, self.fail = config, source, days, send, fail
-        self.backend, self.stream_items = backend, stream_items
+        self.compute, self.stream_items = compute_for(backend), stream_items
         self.inbox: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="tapescan-data-upkeep", daemon=True)
         self._panels: dict[dt.date, SessionPanel] = {}
@@ -110,7 +111,7 @@ class DataUpkeep:
             panel = self._panels[day] = self.source.panel(day, symbols)
             if self.stream_items:
                 items = self.source.session_items(panel, symbols, self.roster.streams, window.start, window.end)
-                derived = {k: counted_buckets(panel, k, self.backend) for k in self.config.derived_intervals}
+                derived = {k: counted_buckets(panel, k, self.compute) for k in self.config.derived_intervals}
         for old in [d for d in self._panels if d < day - dt.timedelta(days=10)]:
             del self._panels[old]
         if not self._history:
@@ -153,7 +154,7 @@ class DataUpkeep:
                 for k in self.config.historical_bars_types}
 
     def _bars(self, panel: SessionPanel, minutes: int) -> pd.DataFrame:
-        bars = panel if minutes == 1 else derived_panel(panel, minutes, self.backend)
+        bars = panel if minutes == 1 else derived_panel(panel, minutes, self.compute)
         return panel_frame(bars)
 
     def _roll_history(self, finished: dt.date) -> None:
