@@ -184,6 +184,7 @@ def test_help_reads_like_a_well_kept_cli():
     """Flags take no value (no `<bool>`), usage lines name arguments in capitals (no `{config}`), and dates,
     times, files and folders are called what they are instead of TEXT or PATH."""
     assert "backtest" not in _commands() and "backtest" not in _help().lower()
+    named = set()  # the flags found in some command's help: each must be, so that the check cannot pass unseen
     for command in _commands():
         text = _help(command)
         usage = next(line for line in text.splitlines() if "Usage:" in line)
@@ -194,8 +195,10 @@ def test_help_reads_like_a_well_kept_cli():
                               ("--store", "DIR"), ("--time", "HH:MM")):
             line = next((line for line in text.splitlines() if re.match(rf"\W*\*?\s+{flag} ", line)), None)
             assert line is None or f" {metavar} " in line, (command, line)
+            named.update([flag] if line else [])
         help_line = next(line for line in text.splitlines() if " --help " in line)
         assert re.search(r"--help\s+-h\s+Show this message", help_line), help_line
+    assert named == {"--start", "--end", "--date", "--output", "--store", "--time"}
 
 
 def test_ctrl_c_during_a_replay_leaves_no_snapshot_file(tmp_path):
