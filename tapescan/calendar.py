@@ -38,6 +38,8 @@ NS_PER_SECOND = 1_000_000_000
 NS_PER_MINUTE = 60 * NS_PER_SECOND
 NS_PER_HOUR = 60 * NS_PER_MINUTE
 NS_PER_DAY = 24 * NS_PER_HOUR
+#: A 1-minute bar's span, as pandas arithmetic on timestamps wants it.
+ONE_MINUTE = pd.Timedelta(minutes=1)
 
 FALLBACK_CLOSURE_NAME = "Market closed (special closure)"
 

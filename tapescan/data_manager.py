@@ -27,13 +27,13 @@ import pandas as pd
 from tapescan import calendar
 from tapescan.analytics.bars import BAR_COLUMNS, available_at, derived_panel, panel_frame
 from tapescan.analytics.drivers import Backend, compute_for
-from tapescan.analytics.volume import tod_average_volume_before
+from tapescan.analytics.volume import clock_minutes, tod_average_volume_before
 from tapescan.analytics.window import SessionWindow
+from tapescan.calendar import ONE_MINUTE
 from tapescan.clock import Clock, LiveClock
 from tapescan.errors import TapescanError
 from tapescan.store import SessionPanel, Store
 
-ONE_MINUTE = pd.Timedelta(minutes=1)
 #: Symbol-days of bars that `DataManager.bars` keeps (a few hundred rows each): a strategy asking for the
 #: same recent days on every advance builds each once.
 KEPT_SYMBOL_DAYS = 4096
@@ -140,18 +140,19 @@ class DataManager:
 
     def _today_bars(self, symbol: str) -> pd.DataFrame:
         """`symbol`'s 1-minute bars of today visible now, from session_data or today's resident panel."""
-        symbol, today = symbol.upper(), self.today()
+        symbol, now = symbol.upper(), self.now()
+        today = now.date()
         if not calendar.is_session(today):
             return pd.DataFrame(columns=BAR_COLUMNS)
         held = self._session_data() if self._session_data is not None else None
         if held is not None and held.date == today and symbol in held.symbols and \
                 (held.start, held.end) == calendar.session_bounds(today):
             stamps = pd.date_range(held.start, periods=held.mask.shape[1], freq=ONE_MINUTE)
-            return _visible(held, held.symbols.index(symbol), stamps, self.now())
+            return _visible(held, held.symbols.index(symbol), stamps, now)
         if symbol not in self._rows or not self._stored(today):
             return pd.DataFrame(columns=BAR_COLUMNS)
         panel = self._resident.panel(today)
-        return _visible(panel, self._rows[symbol], panel.minutes, self.now())
+        return _visible(panel, self._rows[symbol], panel.minutes, now)
 
     def _stored(self, day: dt.date) -> bool:
         """Does the store hold the session `day` (resident already, or in the manifest)?"""
@@ -210,9 +211,8 @@ class DataManager:
     def tod_average_volume(self, symbol: str, days: int) -> float:
         """Mean over the N sessions before today of their volume known by now's clock time; NaN when a
         session is missing, before 09:31 or after 16:00 (outside the clock grid)."""
-        now = self.now()
-        minute = int((now - now.normalize() - pd.Timedelta(hours=9, minutes=30)) // ONE_MINUTE) - 1
-        if not 0 <= minute < calendar.REGULAR_MINUTES:
+        minute = clock_minutes(self.today(), pd.DatetimeIndex([self.now()]))[0]
+        if minute < 0:
             return float("nan")
         key = (self.today(), days)
         if key not in self._tod:

@@ -1,9 +1,10 @@
 """What a ticker is: the one rule for the symbols a store can hold, shared by ingest, the scanner's configs and
-groups, and the replay config."""
+groups, and the replay config; and how messages name a list of them."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 #: The tickers a store can hold: 1-20 letters, digits, '.', '-' or '^' (upper case).
 TICKER = re.compile(r"[A-Z0-9.^\-]{1,20}")
@@ -19,6 +20,12 @@ def clean_ticker(raw: str) -> str:
         raise ValueError(f"{excerpt(raw)} is not a ticker: a ticker is 1-20 letters, digits, '.', '-' or '^', "
                          "no spaces")
     return ticker
+
+
+def name_symbols(symbols: Sequence[str], most: int = 10) -> str:
+    """Up to `most` symbols, comma-separated, then how many more there are."""
+    named = ", ".join(symbols[:most])
+    return named if len(symbols) <= most else f"{named} and {len(symbols) - most} more"
 
 
 def excerpt(text: str) -> str:

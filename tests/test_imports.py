@@ -5,7 +5,12 @@ that only works because another one happened to be imported before it fails here
 module, forked from a parent that has imported the third-party libraries tapescan uses (numpy, pandas,
 pyarrow, numba, ...) and nothing of tapescan: a fresh interpreter per module would spend about a second each
 on those libraries (over 100 modules), a fork a few hundredths of one, and no tapescan code has run in the
-parent. The parent itself runs in a fresh interpreter (a subprocess), never inside pytest.
+parent. The parent itself runs in a fresh interpreter (a subprocess), never inside pytest. Importing
+`tapescan.x.y` runs `tapescan/__init__.py` first, which imports the public API (store, analytics, scanner,
+data manager, ...), so a module on that chain is checked together with it; the modules off it (cli, stream,
+ingest, gpu, demo, ...) are checked alone. Imports inside functions are not edges of the cycle walk: the one
+such cycle, `configfile.config_kinds` importing the scanner and replay configs (which import configfile), is
+deliberate, so that a config of the wrong kind is named without configfile depending on both.
 
 The GPU modules (tapescan/gpu) import without a GPU and without the CUDA simulator (their `cuda.jit` kernels
 compile on first launch), which is how a CPU-only user imports them; so the children run with

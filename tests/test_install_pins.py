@@ -85,6 +85,7 @@ def test_the_gpu_extras_ask_for_the_pinned_major_and_leave_cudf_out():
 def test_the_ptx_extra_is_pinned_with_the_cuda_13_set_the_cpu_build_uses():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     pins = _pins("constraints-cu13.txt")
+    assert extras["ptx"], "the ptx extra lists the CUDA compilers"
     for requirement in map(Requirement, extras["ptx"]):
         assert requirement.name in pins, f"{requirement.name} is not pinned in constraints-cu13.txt"
         assert pins[requirement.name] in requirement.specifier

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tapescan import calendar
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
-from tapescan.analytics.volume import CLOCK_MINUTES, ONE_MINUTE, bars_ended, clock_times
+from tapescan.analytics.volume import CLOCK_MINUTES, bars_ended, clock_minutes, clock_times
 from tapescan.kernels.scan import ScanGrid, TodSum
 
 
@@ -86,9 +85,7 @@ def scan_cells(panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray, p
     symbols = panel.shape[0]
     visible = bars_ended(panel.minutes, times)
     clock_visible = bars_ended(panel.minutes, clock_times(panel.date))
-    since = ((times - pd.Timestamp.combine(panel.date, dt.time(9, 30)).tz_localize(calendar.ET)) // ONE_MINUTE)
-    clock = since.to_numpy(np.int64) - 1
-    clock = np.where((clock >= 0) & (clock < CLOCK_MINUTES), clock, -1)
+    clock = clock_minutes(panel.date, times)
     if tod is None:
         window = TodSum(np.zeros((symbols, CLOCK_MINUTES), np.int64), np.zeros(symbols, bool), 1)
     else:

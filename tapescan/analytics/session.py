@@ -18,6 +18,7 @@ import pandas as pd
 
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
+from tapescan.calendar import ONE_MINUTE
 from tapescan.kernels.session import DAILY_FIELDS
 
 
@@ -42,7 +43,7 @@ class IntradayCumulative:
 def cumulative_intraday(panel: AnyPanel, backend: Backend = "auto") -> IntradayCumulative:
     """Session volume, high, low and last price for every symbol at the end of every minute."""
     volume, high, low, last, bars = compute_for(backend).cumulate_sessions(panel)
-    as_of = panel.minutes + pd.Timedelta(minutes=1)
+    as_of = panel.minutes + ONE_MINUTE
     return IntradayCumulative(panel.date, panel.symbols, as_of, volume, high, low, last, bars)
 
 

@@ -14,17 +14,28 @@ from tapescan import calendar
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.window import SessionWindow
+from tapescan.calendar import ONE_MINUTE
 from tapescan.cpu_fallback.tod import relative_volumes
 from tapescan.errors import TapescanError
 
 CLOCK_MINUTES = calendar.REGULAR_MINUTES  # 09:31 ... 16:00
-ONE_MINUTE = pd.Timedelta(minutes=1)
 
 
 def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
     """The clock grid on `day`: 09:31, 09:32, ..., 16:00 ET."""
-    start = pd.Timestamp(f"{calendar.to_date(day)} 09:30", tz=calendar.ET)
-    return start + pd.to_timedelta(np.arange(1, CLOCK_MINUTES + 1), unit="min")
+    return _regular_open(day) + pd.to_timedelta(np.arange(1, CLOCK_MINUTES + 1), unit="min")
+
+
+def clock_minutes(day: calendar.DateLike, moments: pd.DatetimeIndex) -> np.ndarray:
+    """Each moment's clock minute on `day`'s grid (09:31:00-09:31:59 -> 0, ..., 16:00 -> 389), -1 off the grid:
+    the position of the time-of-day volume a moment's session volume is compared with."""
+    clock = ((pd.DatetimeIndex(moments) - _regular_open(day)) // ONE_MINUTE).to_numpy(np.int64) - 1
+    return np.where((clock >= 0) & (clock < CLOCK_MINUTES), clock, -1)
+
+
+def _regular_open(day: calendar.DateLike) -> pd.Timestamp:
+    """09:30 ET on `day`, where the clock grid starts (whatever time the session opened)."""
+    return pd.Timestamp(f"{calendar.to_date(day)} 09:30", tz=calendar.ET)
 
 
 def bars_ended(minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex) -> np.ndarray:

@@ -175,10 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with _stop_signals_raise_interrupted():
             status = _run(args)
-    except KeyboardInterrupt:
-        stderr_console().print("interrupted; nothing half-written was left behind.", highlight=False)
-        sys.exit(130)
-    except Interrupted as stop:
+    except (Interrupted, KeyboardInterrupt) as stop:
+        stop = stop if isinstance(stop, Interrupted) else Interrupted(signal.SIGINT)
         stderr_console().print(f"{STOP_SIGNALS[stop.signum]}; nothing half-written was left behind.", highlight=False)
         sys.exit(stop.exit_status)
     except TapescanError as error:

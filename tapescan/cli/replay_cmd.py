@@ -13,7 +13,7 @@ from tapescan.cli.store_options import STORE_OPTION
 from tapescan.store import Store
 from tapescan.stream import SystemManager, load_replay_config
 from tapescan.stream.config import check_speed
-from tapescan.stream.system import name_symbols
+from tapescan.tickers import name_symbols
 
 
 def _speed_flag(value: float | None) -> float | None:

@@ -20,12 +20,13 @@ from typing import Literal
 import numpy as np
 
 from tapescan import calendar
-from tapescan.scanner.config import KEY_OF_METRIC, ScannerConfig
+from tapescan.kernels.scan import INTRADAY_FILTERS
+from tapescan.scanner.config import KEY_OF_METRIC, SESSION_OPEN, ScannerConfig
 from tapescan.scanner.universe import Universe
+from tapescan.tickers import name_symbols
 
 #: Metrics whose window of N sessions needs the session before it too (daily returns).
 RETURN_METRICS = ("std_pct", "beta", "correlation")
-INTRADAY_METRICS = ("change_pct", "range_pct", "rel_volume")
 SHOWN_SYMBOLS = 5
 
 
@@ -57,23 +58,18 @@ def _listed(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _some(symbols: list[str]) -> str:
-    """The first few symbols, and how many more."""
-    more = len(symbols) - SHOWN_SYMBOLS
-    return ", ".join(symbols[:SHOWN_SYMBOLS]) + (f" and {more} more" if more > 0 else "")
-
-
 def universe_diagnostics(universe: Universe) -> list[Diagnostic]:
     """Universe symbols the store lacks: a note when some remain, a warning when none does."""
     asked = "symbols, symbols_group"
     if len(universe.rows) and universe.missing:
         return [Diagnostic("note", asked, f"{len(universe.missing)} universe symbol(s) are not in the store and are "
-                                          f"left out: {_some(universe.missing)}.")]
+                                          f"left out: {name_symbols(universe.missing, SHOWN_SYMBOLS)}.")]
     if len(universe.rows):
         return []
     if universe.missing:
         return [Diagnostic("warning", asked, (
-            f"none of the {len(universe.missing)} universe symbol(s) ({_some(universe.missing)}) is in the store, "
+            f"none of the {len(universe.missing)} universe symbol(s) "
+            f"({name_symbols(universe.missing, SHOWN_SYMBOLS)}) is in the store, "
             "so nothing can pass; check symbols and symbols_group against the store's symbols (tapescan daily "
             "lists them), or ingest these symbols."))]
     return [Diagnostic("warning", "exclude_symbols", (
@@ -149,8 +145,8 @@ def history_diagnostics(config: ScannerConfig, stored_sessions: list[dt.date],
 
 def opening_diagnostics(config: ScannerConfig, moment: dt.time) -> list[Diagnostic]:
     """A one-moment scan at 09:30 sharp: no bar of the day has ended, so every intraday filter rejects all."""
-    keys = [KEY_OF_METRIC[m] for m in config.filters() if m in INTRADAY_METRICS]
-    if moment != dt.time(9, 30) or not keys:
+    keys = [KEY_OF_METRIC[m] for m in config.filters() if m in INTRADAY_FILTERS]
+    if moment != SESSION_OPEN or not keys:
         return []
     return [Diagnostic("warning", ", ".join(keys), (
         f"at 09:30 no bar of the day has ended, so every symbol's value is undefined for {_listed(keys)}, which "

@@ -102,14 +102,16 @@ def _bounds(filters: Mapping[str, FilterBounds]) -> np.ndarray:
 class _Sweeper:
     """The state a sweep carries from one session to the next."""
 
-    def __init__(self, store: Store, config: ConfigLike, sessions: list[dt.date], backend: Backend) -> None:
+    def __init__(self, store: Store, config: ConfigLike, sessions: list[dt.date], stored: list[dt.date],
+                 backend: Backend) -> None:
         self.store, self.compute = store, compute_for(backend)
         self.config = config = as_scanner_config(config, known_groups(store.path))
         self.universe: Universe = resolve_universe(config, store, sessions)
         self.rows = list(self.universe.rows)
         self.filters = filters = config.filters()
         self.windows = {m: (filters[m].days if m in filters else DEFAULT_DAYS) for m in TRAILING}
-        self.stored = set(store.sessions())
+        self.stored_sessions = stored  # every stored session, oldest first (read once per scan or sweep)
+        self.stored = set(stored)
         self.tod = TodWindow(len(self.rows), filters["rel_volume"].days if "rel_volume" in filters
                              else DEFAULT_DAYS)
         self._daily: dict[dt.date, _Daily] = {}
@@ -246,11 +248,11 @@ def _hits_frame(day: dt.date, times: pd.DatetimeIndex, symbols: np.ndarray, cell
 # --------------------------------------------------------------------------------------------- public API
 
 
-def _sessions_in(store: Store, start: calendar.DateLike, end: calendar.DateLike) -> list[dt.date]:
+def _sessions_in(stored: list[dt.date], start: calendar.DateLike, end: calendar.DateLike) -> list[dt.date]:
     first, last = calendar.to_date(start), calendar.to_date(end)
     if first > last:
         raise TapescanError(f"the sweep's start {first} is after its end {last}.")
-    return [day for day in store.sessions() if first <= day <= last]
+    return [day for day in stored if first <= day <= last]
 
 
 def _report(diagnostics: list[Diagnostic], on_diagnostic: DiagnosticHandler | None) -> None:
@@ -261,7 +263,7 @@ def _report(diagnostics: list[Diagnostic], on_diagnostic: DiagnosticHandler | No
 
 def _diagnose(sweeper: _Sweeper, scanned: list[dt.date], moment: dt.time | None = None) -> list[Diagnostic]:
     """The diagnostics of a sweep over `scanned`, or of a scan at `moment` on the one session of `scanned`."""
-    return diagnose(sweeper.config, sweeper.universe, sweeper.store.symbols()["symbol"], sorted(sweeper.stored),
+    return diagnose(sweeper.config, sweeper.universe, sweeper.store.symbols()["symbol"], sweeper.stored_sessions,
                     scanned, moment)
 
 
@@ -273,9 +275,10 @@ def iter_sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: 
     `config` is a ScannerConfig, its object as a dict, or a config file's path. `on_diagnostic` receives,
     before the first session, each reason why hits will be missing (tapescan.scanner.diagnostics).
     """
-    sessions = _sessions_in(store, start, end)
-    sweeper = _Sweeper(store, config, sessions, backend)
-    span = range_diagnostics(calendar.to_date(start), calendar.to_date(end), sorted(sweeper.stored), sessions)
+    stored = store.sessions()
+    sessions = _sessions_in(stored, start, end)
+    sweeper = _Sweeper(store, config, sessions, stored, backend)
+    span = range_diagnostics(calendar.to_date(start), calendar.to_date(end), stored, sessions)
     _report([*span, *_diagnose(sweeper, sessions)], on_diagnostic)
     if not sessions:
         return
@@ -308,9 +311,10 @@ def _one_moment(store: Store, config: ConfigLike, day: calendar.DateLike, time: 
     """The sweeper, session and scan time of a scan at (`day`, `time`), its diagnostics reported."""
     day = calendar.to_date(day)
     moment = _moment(day, time)
-    if day not in store.sessions():
+    stored = store.sessions()
+    if day not in stored:
         raise TapescanError(f"the store holds no bars for {day}; scan a stored session (tapescan daily lists them).")
-    sweeper = _Sweeper(store, config, [day], backend)
+    sweeper = _Sweeper(store, config, [day], stored, backend)
     _report(_diagnose(sweeper, [day], moment.time()), on_diagnostic)
     return sweeper, day, pd.DatetimeIndex([moment])
 
@@ -341,7 +345,8 @@ def funnel_steps(store: Store, config: ConfigLike, day: calendar.DateLike, time:
                  ) -> tuple[ScannerConfig, Universe, list[FunnelStep], pd.DataFrame]:
     """A scan at (`day`, `time`) evaluated by the engine with the first k filters, for k = 0 .. every filter
     (config.filters() order); the last step's `left` is the scan's hit count. Also the config, the universe and
-    the scan's hits (the last step is the scan itself: `scan --explain` reads and evaluates the session once)."""
+    the scan's hits (the last step is the scan itself). The session is read once and the scan kernel runs once
+    per step, on the panel already read."""
     sweeper, day, times = _one_moment(store, config, day, time, backend, on_diagnostic)
     if not sweeper.rows:
         return (sweeper.config, sweeper.universe, [FunnelStep(m, 0, 0) for m in (None, *sweeper.filters)],

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 #: The methods of session_data (and of its derived bars) that only read.
-READ_METHODS = frozenset({"bar_quality", "count", "first_last_bar", "missing_minutes", "pending_bucket_start"})
+READ_METHODS = frozenset({"bar_quality", "first_last_bar", "missing_minutes", "pending_bucket_start"})
 
 
 class ReadOnly:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
-from tapescan.calendar import NS_PER_MINUTE
+from tapescan.calendar import NS_PER_MINUTE, ONE_MINUTE
 from tapescan.cpu_fallback.session import derived_bar_arrays
 from tapescan.store import SessionPanel
 from tapescan.stream.queues import NONE, Items
@@ -72,9 +72,9 @@ class SessionData:
     prefetched: dict[int, tuple[SessionPanel, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._minutes = max(0, int((self.end - self.start) // pd.Timedelta(minutes=1)))
+        self._minutes = max(0, int((self.end - self.start) // ONE_MINUTE))
         session_open, _ = calendar.session_bounds(self.date)
-        self.offset = int((self.start - session_open) // pd.Timedelta(minutes=1))  # window start, from the open
+        self.offset = int((self.start - session_open) // ONE_MINUTE)  # window start, from the open
         symbols, minutes = len(self.symbols), self.minutes
         self.open, self.high, self.low, self.close = (np.full((symbols, minutes), np.nan) for _ in range(4))
         self.volume = np.zeros((symbols, minutes), dtype=np.int64)

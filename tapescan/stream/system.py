@@ -32,7 +32,7 @@ from tapescan.stream.snapshot import SnapshotWriter
 from tapescan.stream.sources import StoreSource
 from tapescan.stream.timing import PAUSE_POLL_SECONDS
 from tapescan.stream.upkeep import DataUpkeep
-from tapescan.tickers import clean_ticker
+from tapescan.tickers import clean_ticker, name_symbols
 
 #: How long an interrupted join waits for the threads to stop and clean up before it gives up on them.
 STOP_GRACE_SECONDS = 10.0
@@ -72,7 +72,8 @@ class SystemManager:
             ReplayClock(calendar.session_bounds(self.days[0])[0], wall)
         self.state = SystemState.STOPPED
         backend = compute_for(backend)  # resolved once for the Data Manager and the upkeep thread
-        self.data_manager = DataManager(store, self.clock, backend, lambda: self.session_data)
+        # The Data Manager only reads session_data: it gets the coordinator's object, not a fresh view per call.
+        self.data_manager = DataManager(store, self.clock, backend, lambda: self.coordinator.session_data)
         self.coordinator = StreamCoordinator(self, config, self.clock, lambda message: self.upkeep.inbox.put(message),
                                              live)
         self.upkeep = DataUpkeep(config, source or StoreSource(store), self.days, self.coordinator.inbox.put,
@@ -223,10 +224,4 @@ def symbols_without_data(store: Store, symbols: Sequence[str], days: Sequence[dt
     which is small), in their order: the ones a replay of those days would leave empty."""
     present = set(store.read_daily(days[0], days[-1], list(symbols))["symbol"])
     return [symbol for symbol in symbols if symbol not in present]
-
-
-def name_symbols(symbols: Sequence[str], most: int = 10) -> str:
-    """Up to `most` symbols, comma-separated, then how many more there are."""
-    named = ", ".join(symbols[:most])
-    return named if len(symbols) <= most else f"{named} and {len(symbols) - most} more"
 
