@@ -561,3 +561,31 @@ def test_sessions_without_bars_still_count(day):
     result = oracle_simulate(bars, signals, {}, days, days)
     assert list(result.equity["date"]) == days
     assert list(result.equity["return_pct"]) == [0.0, 0.0]
+
+
+# ---------------------------------------------------------------------------------------------- invariants
+
+
+@pytest.mark.parametrize("settings", [
+    {},
+    {"direction": "both", "fill": "close", "mode": "shared", "max_positions": 2, "percent_equity": 40,
+     "stop_loss_pct": 0.5, "trailing_stop_pct": 0.4, "take_profit_pct": 1.0, "max_minutes": 30,
+     "flat_at_close": False, "slippage_pct": 0.05, "fee_pct": 0.01, "fee_per_order": 1.0},
+])
+def test_money_is_conserved_on_a_random_market(settings):
+    # Once every position is closed, the portfolio's gain is the sum of the trades' pnl, and equity is cash;
+    # every trade's entry and exit are filled orders.
+    from tests.backtest_market import random_signals, session_days, synthetic_bars
+
+    days = session_days("2024-03-07", "2024-03-12")
+    bars = synthetic_bars(3, days)
+    result = oracle_simulate(bars, random_signals(3, bars), settings, days, days)
+    initial = 100000.0 * (1 if settings.get("mode") == "shared" else 4)
+    last = result.equity.iloc[-1]
+    assert len(result.trades) > 10
+    assert last.equity - initial == pytest.approx(result.trades["pnl"].sum(), rel=1e-9)
+    assert last.equity == pytest.approx(last.cash, rel=1e-12)
+    filled = result.orders[result.orders["status"] == "filled"]
+    assert len(filled) == 2 * len(result.trades)
+    assert result.stats["trades"] == len(result.trades)
+    assert (result.trades["entry_bar"] <= result.trades["exit_bar"]).all()
