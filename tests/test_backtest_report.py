@@ -25,6 +25,7 @@ import pytest
 
 import tapescan
 from tapescan.backtest import report as report_module
+from tapescan.backtest.config import StrategyConfig, builtin_strategies
 from tapescan.backtest.report import (
     MONTHS,
     TRADE_ROWS_SHOWN,
@@ -64,7 +65,8 @@ def equity_table(dates: list[dt.date], values: list[float], initial: float) -> p
 def make_result(symbols: list[str], n_trades: int, sessions: int = 30, strategy: str = "sma_cross",
                 rejected: int = 3, seed: int = 7) -> SimpleNamespace:
     """A plausible result with the contract's columns: trades over `symbols`, some rejected orders, daily
-    equity over `sessions` weekdays from 2023-11-20 (so over a month and a year end)."""
+    equity over `sessions` weekdays from 2023-11-20 (so over a month and a year end). The config is a real
+    StrategyConfig for a built-in `strategy`, else the dict of one (a hostile name no config accepts)."""
     rng = np.random.default_rng(seed)
     days = pd.bdate_range("2023-11-20", periods=sessions)
     entry = [pd.Timestamp(f"{days[i % sessions].date()} 09:31", tz=ET) + pd.Timedelta(minutes=int(m))
@@ -94,6 +96,8 @@ def make_result(symbols: list[str], n_trades: int, sessions: int = 30, strategy:
                                 index=pd.Index(symbols, name="symbol"))
     config = {"strategy": strategy, "params": {"fast": 10, "slow": 30}, "direction": "long",
               "stops": {"stop_loss_pct": 1.0, "take_profit_pct": None}}
+    if strategy in builtin_strategies():
+        config = StrategyConfig(**config)
     return SimpleNamespace(trades=trades, orders=orders, equity=equity, stats=stats, symbol_stats=symbol_stats,
                            config=config)
 
@@ -121,28 +125,40 @@ class PageParts(HTMLParser):
         self.tags: list[tuple[str, dict[str, str | None]]] = []
         self.scripts: list[tuple[dict[str, str | None], str]] = []
         self.table_cells: list[str] = []
+        self.row_values: dict[str, str] = {}  # header cell -> value cell of the rows that have both
         self._script: dict[str, str | None] | None = None
         self._text: list[str] = []
-        self._cell = False
+        self._cell: str | None = None
+        self._row_header: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
         if tag == "script":
             self._script, self._text = dict(attrs), []
-        self._cell = tag == "td"
+        if tag == "tr":
+            self._row_header = None
+        self._cell = tag if tag in ("td", "th") else None
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "script" and self._script is not None:
             self.scripts.append((self._script, "".join(self._text)))
             self._script = None
-        if tag == "td":
-            self._cell = False
+        if tag in ("td", "th"):
+            self._cell = None
 
     def handle_data(self, data: str) -> None:
         if self._script is not None:
             self._text.append(data)
-        elif self._cell:
+        elif self._cell == "td":
             self.table_cells.append(data)
+            if self._row_header is not None:
+                self.row_values[self._row_header] = data
+        elif self._cell == "th":
+            self._row_header = data
+
+    def table_cells_after(self, heading: str) -> str | None:
+        """The cell of a key/value row whose header cell reads `heading`."""
+        return self.row_values.get(heading)
 
     def ids(self) -> set[str]:
         return {attrs["id"] for _, attrs in self.tags if attrs.get("id")}
@@ -224,6 +240,11 @@ def test_report_is_self_contained_with_every_section(tmp_path):
     assert first["entry_bar"].strftime("%Y-%m-%d %H:%M") in parts.table_cells
     for reason in result.orders["reason"]:
         assert reason in parts.table_cells
+    # the settings as a strategy file has them, unset ones left out
+    for setting, value in (("strategy", "sma_cross"), ("params.slow", "30"), ("stops.stop_loss_pct", "1.0"),
+                           ("account.init_cash", "100000.0"), ("session.flat_at_close", "true")):
+        assert parts.table_cells_after(setting) == value, setting
+    assert "stops.take_profit_pct" not in text
 
 
 def test_hostile_text_is_escaped_everywhere(tmp_path):

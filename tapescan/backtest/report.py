@@ -195,12 +195,13 @@ def _settings(config: Any) -> dict[str, Any]:
 
 
 def _flatten(settings: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """("section.key", value) pairs of a nested settings dict, in its order."""
+    """("section.key", value) pairs of a nested settings dict, in its order, without the unset ones (null,
+    empty lists and objects: a stop of null is no stop, an empty symbol list the whole store)."""
     for key, value in settings.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Mapping):
             yield from _flatten(value, f"{name}.")
-        else:
+        elif value is not None and value != [] and value != ():
             yield name, value
 
 
@@ -292,7 +293,8 @@ def _strategy_section(settings: Mapping[str, Any], equity: pd.DataFrame, trades:
         ("Orders", _e(f"{filled:,} filled, {len(orders) - filled:,} rejected")),
     ])
     if settings:
-        config = _key_values((name, _e(_setting_text(value))) for name, value in _flatten(settings))
+        config = (_key_values((name, _e(_setting_text(value))) for name, value in _flatten(settings))
+                  + _note("Settings left unset (null or empty) are not shown."))
     else:
         config = _note("Signals given to tapescan.simulate(); no strategy file.")
     return f'<div class="columns"><div>{overview}</div><div>{config}</div></div>'
