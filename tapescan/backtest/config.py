@@ -337,7 +337,7 @@ def invalid_combinations(name: str, params: Mapping[str, Any]) -> tuple[int, int
     return bad, checked, first
 
 
-def _params(strategy: str, params: dict[str, Any]) -> None:
+def _check_params(strategy: str, params: dict[str, Any]) -> None:
     """Raise unless `params` (grids as tuples) suit `strategy`: a built-in takes numbers its kernel accepts in at
     least one combination; a function must take them as keywords; scanner and signals take none."""
     if strategy in (SCANNER_STRATEGY, SIGNALS_STRATEGY):
@@ -397,7 +397,7 @@ class StrategyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     strategy: str
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default_factory=dict, validate_default=True)
     universe: Universe = Universe()
     scanner: ScannerConfig | None = Field(None, validate_default=True)
     direction: Direction = "long"
@@ -472,7 +472,7 @@ class StrategyConfig(BaseModel):
                 raise _problem(f"params.{key}: {exc}") from None
         strategy = info.data.get("strategy")
         if strategy is not None:
-            _params(strategy, params)
+            _check_params(strategy, params)
         return params
 
     @field_validator("scanner", mode="before")
