@@ -218,6 +218,14 @@ def test_monthly_returns_are_each_months_equity_change():
     assert table.notna().sum().sum() == len(expected)
 
 
+@pytest.mark.parametrize(("value", "digits", "text"), [
+    (0.0, 2, "0.00"), (0, 0, "0"), (-0.001, 2, "0.00"), (-0.3, 0, "0"), (-0.006, 2, "-0.01"), (-1234.5, 2, "-1,234.50"),
+    (12.0, 0, "12"), (math.nan, 2, report_module.MISSING), (None, 2, report_module.MISSING)])
+def test_numbers_read_plainly(value, digits, text):
+    assert report_module._number(digits)(value) == text
+    assert report_module._number(digits, "%")(value) == (text if text == report_module.MISSING else text + "%")
+
+
 def test_report_is_self_contained_with_every_section(tmp_path):
     result = make_result(["AAPL", "MSFT", "BRK.B"], n_trades=25)
     page = write_report(result, tmp_path / "report.html")

@@ -77,7 +77,9 @@ def _number(digits: int, suffix: str = "") -> Callable[[float], str]:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return MISSING
         text = f"{float(value):,.{digits}f}"
-        return (text[1:] if text.lstrip("-0.,") == "" else text) + suffix  # no "-0.00"
+        if text.startswith("-") and not text.strip("-0.,"):  # a tiny negative rounds to zero: no "-0.00"
+            text = text[1:]
+        return text + suffix
     return format_value
 
 
@@ -453,10 +455,12 @@ class Charts:
         table = monthly_returns(equity)
         z = table.to_numpy(dtype=float)
         text = [[MISSING if math.isnan(v) else f"{v:.2f}" for v in row] for row in z]
+        months = table[list(MONTHS)].abs().max().max()
+        span = float(months) if months > 0 else 1.0  # colours span the months; a larger year saturates
         figure = self.go.Figure(self.go.Heatmap(
             z=z, x=list(table.columns), y=[str(year) for year in table.index], text=text,
             texttemplate="%{text}", colorscale=[[0.0, LOSS_COLOUR], [0.5, "#f7f7f7"], [1.0, GAIN_COLOUR]],
-            zmid=0.0, hoverongaps=False, colorbar={"title": {"text": "%"}},
+            zmin=-span, zmax=span, hoverongaps=False, colorbar={"title": {"text": "%"}},
             hovertemplate="%{y} %{x}: %{z:.2f}%<extra></extra>"))
         figure.update_yaxes(autorange="reversed", type="category")
         figure.update_xaxes(side="top")
