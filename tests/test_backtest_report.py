@@ -283,7 +283,11 @@ def test_empty_result_renders_every_section(tmp_path):
     assert "No trades." in text and "No order was rejected." in text and "tapescan.simulate()" in text
     assert parts.rows("trades") == 0
     # one session still has an equity curve and a monthly return; every undefined statistic reads as such
-    assert len(parts.charts()) == 2
+    charts = parts.charts()
+    assert len(charts) == 2
+    # one point gets days either side and a value range, not plotly's zoom to sub-millisecond ticks
+    low, high = (pd.Timestamp(t) for t in charts["chart-1"]["layout"]["xaxis"]["range"])
+    assert low < pd.Timestamp("2024-03-01") < high and high - low >= pd.Timedelta(days=2)
     assert parts.table_cells.count(report_module.MISSING) >= len(STAT_KEYS)
     assert "nan" not in " ".join(parts.table_cells).lower()
 

@@ -35,6 +35,7 @@ SYMBOLS_CHARTED = 20  # best and worst symbols by pnl in the per-symbol chart wh
 RETURN_BINS = 40  # bins of the trade-return histogram
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 YEAR_COLUMN = "Year"
+ONE_SESSION_PAD = pd.Timedelta(days=3)  # x range either side of a one-session run's only point
 EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "time", "close", "end")  # spec order
 
 TRADE_COLUMNS = ("symbol", "direction", "entry_bar", "entry_price", "exit_bar", "exit_price", "shares",
@@ -438,13 +439,18 @@ class Charts:
                                          hovertemplate="%{x|%Y-%m-%d}<br>drawdown %{y:.2f}%<extra></extra>"),
                          row=2, col=1)
         figure.update_yaxes(title_text="equity", tickformat=",.0f", row=1, col=1)
-        figure.update_yaxes(title_text="drawdown %", row=2, col=1)
+        deepest = max(float(np.nanmax(equity["drawdown_pct"].to_numpy(dtype=float), initial=0.0)), 1.0)
+        figure.update_yaxes(title_text="drawdown %", range=[-1.05 * deepest, 0.0], row=2, col=1)
         figure.update_xaxes(rangeselector={"buttons": [
             {"count": 1, "label": "1m", "step": "month", "stepmode": "backward"},
             {"count": 6, "label": "6m", "step": "month", "stepmode": "backward"},
             {"count": 1, "label": "YTD", "step": "year", "stepmode": "todate"},
             {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
             {"step": "all", "label": "all"}]}, row=1, col=1)
+        if len(equity) == 1:  # plotly would zoom one point to sub-millisecond ticks and one repeated value
+            day, value = dates.iloc[0], float(equity["equity"].iloc[0])
+            figure.update_xaxes(range=[day - ONE_SESSION_PAD, day + ONE_SESSION_PAD])
+            figure.update_yaxes(range=[value * 0.99, value * 1.01], row=1, col=1)
         figure.update_layout(height=520, showlegend=False, hovermode="x unified")
         return self._embed(figure)
 
