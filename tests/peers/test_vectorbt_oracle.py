@@ -84,13 +84,14 @@ def _compare(ours: pd.DataFrame, theirs: pd.DataFrame, bars: pd.DataFrame, setti
 
 
 @pytest.mark.parametrize("name", list(CASES))
-@pytest.mark.parametrize("seed", [3, 17])
-def test_tapescan_trades_agree_with_vectorbt_from_signals(name: str, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "layout"), [(3, "time"), (17, "sequence")])
+def test_tapescan_trades_agree_with_vectorbt_from_signals(name: str, seed: int, layout: str) -> None:
+    """Random bars and signals; vectorbt on either layout of vectorbt_peer.widen (bar times, bar sequences)."""
     settings = CASES[name]
     bars = random_bars(seed)
     signals = random_signals(bars, seed + 1)
     ours = _simulate(bars, signals, settings)
-    theirs = vectorbt_trades(run_vectorbt(bars, **signals, settings=settings))
+    theirs = vectorbt_trades(*run_vectorbt(bars, **signals, settings=settings, layout=layout))
     assert len(ours) >= 20, "too few trades to compare anything"
     reasons = set(ours["exit_reason"])
     stops = {"stop_loss", "trailing_stop", "take_profit"}
@@ -131,7 +132,7 @@ def test_difference_pending_signal_exit_and_a_stop_in_the_same_bar() -> None:
     settings = Settings(direction="long", stop_loss_pct=1.0)
     signals = _hand_signals(bars, entry_at=0, exit_at=1)
     ours = _simulate(bars, signals, settings)
-    theirs = vectorbt_trades(run_vectorbt(bars, **signals, settings=settings))
+    theirs = vectorbt_trades(*run_vectorbt(bars, **signals, settings=settings))
     assert list(ours["exit_reason"]) == ["signal"]
     assert ours.loc[0, "entry_bar"] == theirs.loc[0, "entry_bar"] == bars["ts"][1]
     assert ours.loc[0, "exit_bar"] == theirs.loc[0, "exit_bar"] == bars["ts"][2]
@@ -149,7 +150,7 @@ def test_difference_gap_through_take_profit_with_the_stop_loss_inside_the_bar() 
     settings = Settings(direction="long", stop_loss_pct=1.0, take_profit_pct=1.0)
     signals = _hand_signals(bars, entry_at=0, exit_at=None)
     ours = _simulate(bars, signals, settings)
-    theirs = vectorbt_trades(run_vectorbt(bars, **signals, settings=settings))
+    theirs = vectorbt_trades(*run_vectorbt(bars, **signals, settings=settings))
     assert list(ours["exit_reason"]) == ["take_profit"]
     assert ours.loc[0, "exit_bar"] == theirs.loc[0, "exit_bar"] == bars["ts"][2]
     assert ours.loc[0, "exit_price"] == 101.5 and theirs.loc[0, "exit_price"] == pytest.approx(99.0, rel=RTOL)

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tapescan.calendar import ET, NS_PER_DAY
+
 #: The trade columns both sides are compared on (spec "Outputs", less exit_reason which vectorbt has not).
 TRADE_KEYS = ["symbol", "direction", "entry_bar", "exit_bar"]
 TRADE_VALUES = ["entry_price", "exit_price", "shares", "entry_fee", "exit_fee", "pnl", "return_pct"]
@@ -77,46 +79,69 @@ class Settings:
 
 @dataclass(frozen=True)
 class Wide:
-    """Bars as [time x symbol] frames (NaN where a symbol has no bar) and each long row's place in them."""
+    """Bars as [row x symbol] frames (NaN where a symbol has no bar) and where each long row went.
+
+    Layout "time": one row per bar time of any symbol (absent minutes are NaN rows of a column). Layout "sequence":
+    row k of a column is that symbol's k-th bar (its bar sequence; columns shorter than the longest end in NaN).
+    """
 
     frames: dict[str, pd.DataFrame]
     row: np.ndarray  # long row -> wide row
     col: np.ndarray  # long row -> wide column
-    session: np.ndarray  # wide row -> session date ordinal
+    times: np.ndarray  # [row x symbol] bar start, UTC ns (0 where absent)
+    session: np.ndarray  # [row x symbol] session date ordinal (-1 where absent)
 
     @property
     def present(self) -> np.ndarray:
-        return ~np.isnan(self.frames["close"].to_numpy())
+        return self.session >= 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.session.shape
 
 
-def widen(bars: pd.DataFrame) -> Wide:
-    """The bars of long format (symbol, ts, open, high, low, close) as one column per symbol."""
-    times = pd.DatetimeIndex(np.sort(bars["ts"].unique()))
-    symbols = np.sort(bars["symbol"].unique())
-    row = times.get_indexer(pd.DatetimeIndex(bars["ts"]))
-    col = pd.Index(symbols).get_indexer(bars["symbol"])
+def widen(bars: pd.DataFrame, layout: str = "time") -> Wide:
+    """The bars of long format (symbol, ts, open, high, low, close) as one column per symbol, in `layout`."""
+    symbols, col = np.unique(bars["symbol"].to_numpy(), return_inverse=True)
+    ts = pd.DatetimeIndex(bars["ts"])
+    utc = ts.tz_convert("UTC").as_unit("ns").asi8
+    if layout == "time":
+        times, row = np.unique(utc, return_inverse=True)
+        index = pd.DatetimeIndex(times).tz_localize("UTC").tz_convert(ET)
+    elif layout == "sequence":
+        order = np.lexsort((utc, col))
+        starts = np.searchsorted(col[order], np.arange(len(symbols)))
+        row = np.empty(len(bars), np.int64)
+        row[order] = np.arange(len(bars)) - np.repeat(starts, np.diff(np.append(starts, len(bars))))
+        index = pd.RangeIndex(row.max() + 1 if len(bars) else 0)
+    else:
+        raise ValueError(f"layout must be 'time' or 'sequence', not {layout!r}")
+    shape = (len(index), len(symbols))
     frames = {}
     for field in PRICE_FIELDS:
-        values = np.full((len(times), len(symbols)), np.nan)
+        values = np.full(shape, np.nan)
         values[row, col] = bars[field].to_numpy(np.float64)
-        frames[field] = pd.DataFrame(values, index=times, columns=symbols)
-    session = np.array([day.toordinal() for day in times.date], dtype=np.int64)
-    return Wide(frames, row, col, session)
+        frames[field] = pd.DataFrame(values, index=index, columns=symbols)
+    times = np.zeros(shape, np.int64)
+    times[row, col] = utc
+    session = np.full(shape, -1, np.int64)
+    session[row, col] = ts.tz_convert(ET).normalize().tz_localize(None).as_unit("ns").asi8 // NS_PER_DAY
+    return Wide(frames, row, col, times, session)
 
 
 def next_bar_in_session(signal: np.ndarray, present: np.ndarray, session: np.ndarray) -> np.ndarray:
-    """[time x symbol] signals moved to each symbol's next bar of the same session (last-bar signals lapse)."""
+    """[row x symbol] signals moved to each symbol's next bar of the same session (last-bar signals lapse)."""
     moved = np.zeros_like(signal, dtype=bool)
     for c in range(signal.shape[1]):
         rows = np.flatnonzero(present[:, c])
-        same_session = session[rows[:-1]] == session[rows[1:]]
+        same_session = session[rows[:-1], c] == session[rows[1:], c]
         moved[rows[1:][same_session], c] = signal[rows[:-1][same_session], c]
     return moved
 
 
-def _scatter(wide: Wide, long_signal: object | None) -> np.ndarray:
-    shape = wide.frames["close"].shape
-    out = np.zeros(shape, dtype=bool)
+def scatter(wide: Wide, long_signal: object | None) -> np.ndarray:
+    """A signal aligned to the long rows as a [row x symbol] array (None: never)."""
+    out = np.zeros(wide.shape, dtype=bool)
     if long_signal is not None:
         out[wide.row, wide.col] = np.asarray(long_signal, dtype=bool)
     return out
@@ -128,13 +153,20 @@ def last_rows(present: np.ndarray) -> np.ndarray:
 
 
 def run_vectorbt(bars: pd.DataFrame, long_entry, long_exit, short_entry=None, short_exit=None,
-                 settings: Settings = Settings()):
-    """vectorbt's Portfolio for the bars and signals (aligned to the rows of `bars`), mapped as the module says."""
+                 settings: Settings = Settings(), layout: str = "time"):
+    """vectorbt's Portfolio for the bars and signals (aligned to the rows of `bars`), and the Wide it ran on."""
+    wide = widen(bars, layout)
+    signals = [scatter(wide, values) for values in (long_entry, long_exit, short_entry, short_exit)]
+    return portfolio_from_wide(wide, *signals, settings=settings), wide
+
+
+def portfolio_from_wide(wide: Wide, long_entry: np.ndarray, long_exit: np.ndarray, short_entry: np.ndarray,
+                        short_exit: np.ndarray, settings: Settings):
+    """vectorbt's from_signals on [row x symbol] signals decided at each bar's close, mapped as the module says."""
     import vectorbt as vbt
 
-    wide = widen(bars)
     present = wide.present
-    signals = {name: next_bar_in_session(_scatter(wide, values), present, wide.session)
+    signals = {name: next_bar_in_session(values, present, wide.session)
                for name, values in (("entries", long_entry), ("exits", long_exit),
                                     ("short_entries", short_entry), ("short_exits", short_exit))}
     if settings.direction == "long":
@@ -164,17 +196,21 @@ def run_vectorbt(bars: pd.DataFrame, long_entry, long_exit, short_entry=None, sh
         upon_opposite_entry="reversereduce", min_size=1.0, allow_partial=False, freq="1min")
 
 
-def vectorbt_trades(portfolio) -> pd.DataFrame:
+def vectorbt_trades(portfolio, wide: Wide) -> pd.DataFrame:
     """vectorbt's exit trades in the spec's trade columns, sorted by (entry_bar, symbol)."""
     records = portfolio.exit_trades.records
-    index = portfolio.wrapper.index
     columns = np.asarray(portfolio.wrapper.columns)
+    col = records["col"]
+
+    def stamps(idx: np.ndarray) -> pd.Series:
+        return pd.Series(pd.DatetimeIndex(wide.times[idx, col]).tz_localize("UTC").tz_convert(ET))
+
     trades = pd.DataFrame({
-        "symbol": columns[records["col"]],
+        "symbol": columns[col],
         "direction": [VBT_DIRECTION[d] for d in records["direction"]],
-        "entry_bar": index[records["entry_idx"]],
+        "entry_bar": stamps(records["entry_idx"]),
         "entry_price": records["entry_price"],
-        "exit_bar": index[records["exit_idx"]],
+        "exit_bar": stamps(records["exit_idx"]),
         "exit_price": records["exit_price"],
         "shares": np.rint(records["size"]).astype(np.int64),
         "entry_fee": records["entry_fees"],
