@@ -224,7 +224,8 @@ def session_minutes(ts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         first = ts.iloc[int(np.argmax(outside))]
         raise IndicatorError(f"bars.ts: {first} is not in a regular session; strategies see regular-session "
                              "bars only, so drop extended-hours bars first.")
-    return row.astype(np.int64), (instants - opens) // calendar.NS_PER_MINUTE
+    session = np.unique(row, return_inverse=True)[1].astype(np.int64)
+    return session, (instants - opens) // calendar.NS_PER_MINUTE
 
 
 def strategy_signals(name: str, bars: pd.DataFrame, params: Mapping[str, object] | None = None) -> pd.DataFrame:
