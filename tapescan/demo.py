@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import yaml
 
 from tapescan import calendar
+from tapescan.backtest.config import StrategyConfig, as_strategy_config
 from tapescan.fsio import write_bytes_atomic
 from tapescan.scanner import ScannerConfig
 from tapescan.store import Store
@@ -95,14 +97,43 @@ def client_config_document() -> dict:
     return json.loads(resource.read_text(encoding="utf-8"))
 
 
-def demo_config(folder: Path) -> tuple[ScannerConfig, Path, list[str]]:
-    """The client's config with the demo's adjustments, saved as `folder`/demo_scanner_config.json for the
-    user to run and edit, and what was changed, in words."""
+def demo_scanner_document() -> tuple[dict, list[str]]:
+    """The client's market_scanner_config object with the demo's adjustments, and what was changed, in words."""
     document = client_config_document()["market_scanner_config"]
     notes = []
     for key, block in DEMO_ADJUSTMENTS.items():
         notes.append(f"{key}: the client's {document[key]} becomes {block}")
         document = {**document, key: block}
+    return document, notes
+
+
+def demo_config(folder: Path) -> tuple[ScannerConfig, Path, list[str]]:
+    """The client's config with the demo's adjustments, saved as `folder`/demo_scanner_config.json for the
+    user to run and edit, and what was changed, in words."""
+    document, notes = demo_scanner_document()
     path = folder / "demo_scanner_config.json"
     write_bytes_atomic(path, json.dumps({"market_scanner_config": document}, indent=2).encode() + b"\n")
     return ScannerConfig.model_validate(document), path, notes
+
+
+# The demo's backtest of the client's scanner: enter each symbol at its first hit of a session, $10,000 a
+# position, out at a 2% stop loss, a 4% take profit or the close; a cent of slippage per $50 and $1 per order.
+DEMO_STRATEGY = {
+    "direction": "long",
+    "execution": {"fill": "next_open", "slippage_pct": 0.02, "fee_pct": 0.0, "fee_per_order": 1.0},
+    "size": {"value": 10_000},
+    "account": {"mode": "per_symbol", "init_cash": 100_000},
+    "stops": {"stop_loss_pct": 2.0, "take_profit_pct": 4.0},
+    "session": {"entry_start": "09:30", "entry_end": "15:00", "flat_at_close": True},
+}
+
+
+def demo_strategy(folder: Path) -> tuple[StrategyConfig, Path]:
+    """The demo's strategy file (strategy: scanner with the demo's scanner config), saved as
+    `folder`/demo_strategy.yaml for the user to run and edit."""
+    scanner, _ = demo_scanner_document()
+    document = {"strategy": "scanner", "scanner": scanner, **DEMO_STRATEGY}
+    path = folder / "demo_strategy.yaml"
+    header = "# tapescan demo: the client's scanner, traded (docs/spec/backtest.md \"Strategy file\")\n"
+    write_bytes_atomic(path, (header + yaml.safe_dump(document, sort_keys=False)).encode())
+    return as_strategy_config(document), path

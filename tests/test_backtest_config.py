@@ -457,3 +457,13 @@ def test_the_examples_cover_the_spec_and_load_without_warnings():
     assert {"sma_cross", "orb", "rsi_reversion", "scanner", "tapescan.backtest.example_signals:breakout"} <= kinds
     assert any(c.account.mode == "shared" and c.account.rank_by == "rel_volume" for c in configs.values())
     assert configs["sma_cross.yaml"].stops.stop_loss_pct is not None
+
+
+def test_the_demos_strategy_file_is_what_the_demo_runs_and_loads_cleanly(tmp_path):
+    from tapescan.demo import demo_scanner_document, demo_strategy
+
+    config, path = demo_strategy(tmp_path)
+    saved = load_strategy_config(path)
+    assert saved.model_dump() == config.model_dump() and saved.warnings() == []
+    assert config.strategy == "scanner"
+    assert config.scanner == as_strategy_config({"strategy": "scanner", "scanner": demo_scanner_document()[0]}).scanner
