@@ -77,6 +77,11 @@ class Drivers:
         return self._family("tod").tod_average_volume(history, present)
 
 
+    def per_symbol_session(self, *arrays: object) -> None:
+        """The simulator over one session for lanes with accounts of their own (tapescan/kernels/lane.py); host
+        arrays in the order of tapescan.cpu_fallback.backtest.per_symbol_session, lane state updated in place."""
+        self._family("backtest").per_symbol_session(*arrays)
+
 CPU = Drivers("cpu", "tapescan.cpu_fallback")
 GPU = Drivers("gpu", "tapescan.gpu")
 #: What analytics functions accept as `backend`: a name to resolve (None reads $TAPESCAN_BACKEND) or a resolved one.

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from tapescan.cli.context import stdout_console
 from tapescan.errors import TapescanError
+from tapescan.frames import iso_text, write_frame_atomic
 from tapescan.fsio import atomic_path
 from tapescan.store.manifest import MANIFEST_NAME
 
@@ -64,35 +65,15 @@ def check_output_path(output: Path | None) -> None:
         raise TapescanError(f"--output {output} is a folder; give a file name such as {output / 'result.csv'}.")
 
 
-def _iso_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of `frame` whose tz-aware timestamp columns are ISO 8601 strings with offsets."""
-    out = frame.copy()
-    for name in out.columns:
-        column = out[name]
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            local = column.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-            out[name] = local.str.slice(0, -2) + ":" + local.str.slice(-2)
-        elif name == "date" and column.dtype == object:
-            out[name] = column.astype(str)
-    return out
-
-
 def write_frame(frame: pd.DataFrame, output: Path) -> None:
     """Write `frame` to `output` (type from its suffix), atomically: no half-written file on failure."""
     check_output_path(output)
-    suffix = output.suffix.lower()
-    with atomic_path(output) as tmp:
-        if suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        elif suffix == ".csv":
-            _iso_text(frame).to_csv(tmp, index=False)
-        else:
-            _iso_text(frame).to_json(tmp, orient="records", indent=1)
+    write_frame_atomic(frame, output)
 
 
 def show_frame(frame: pd.DataFrame, title: str | None = None) -> None:
     """Print `frame`: a table on a terminal, CSV in a pipe (so that scripts can read it)."""
-    text = _iso_text(frame)
+    text = iso_text(frame)
     if not sys.stdout.isatty():
         text.to_csv(sys.stdout, index=False)
         return
@@ -139,4 +120,4 @@ def frame_stream(output: Path, schema: pa.Schema) -> Iterator[Callable[[pd.DataF
         else:
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 fh.write(",".join(schema.names) + "\n")
-                yield lambda frame: _iso_text(frame).to_csv(fh, header=False, index=False)
+                yield lambda frame: iso_text(frame).to_csv(fh, header=False, index=False)

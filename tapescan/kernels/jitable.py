@@ -22,17 +22,29 @@ from numba.core.extending import register_jitable
 
 Function = TypeVar("Function", bound=Callable)
 
-_SCALAR_FUNCTIONS: list[Callable] = []
+_SCALAR_FUNCTIONS: list[tuple[Callable, str]] = []
 _registered_for_cuda = False
 
 
-def scalar(function: Function) -> Function:
-    """Register `function` as scalar kernel code for the CPU now, and for CUDA once tapescan.gpu is imported."""
-    register_jitable(inline="always")(function)
-    _SCALAR_FUNCTIONS.append(function)
+def _register(function: Function, inline: str) -> Function:
+    register_jitable(inline=inline)(function)
+    _SCALAR_FUNCTIONS.append((function, inline))
     if _registered_for_cuda:
-        _register_one_for_cuda(function)
+        _register_one_for_cuda(function, inline)
     return function
+
+
+def scalar(function: Function) -> Function:
+    """Register `function` as scalar kernel code, inlined into its caller, for the CPU now and for CUDA once
+    tapescan.gpu is imported: for the small functions of a hot loop."""
+    return _register(function, "always")
+
+
+def routine(function: Function) -> Function:
+    """Register `function` as scalar kernel code compiled once as a function of its own (LLVM may still inline
+    it): for the simulator's phases, which call one another at many sites. Inlining each at numba's IR level
+    multiplies the code of a driver and took minutes to compile."""
+    return _register(function, "never")
 
 
 @register_jitable(inline="always")
@@ -41,10 +53,10 @@ def product(a, b):
     return a * b
 
 
-def _register_one_for_cuda(function: Callable) -> None:
+def _register_one_for_cuda(function: Callable, inline: str) -> None:
     from numba.cuda.extending import register_jitable as register_cuda_jitable
 
-    register_cuda_jitable(inline="always")(function)
+    register_cuda_jitable(inline=inline)(function)
 
 
 def compile_for_cuda() -> None:
@@ -65,6 +77,6 @@ def compile_for_cuda() -> None:
 
         return rounded_product
 
-    for function in _SCALAR_FUNCTIONS:
-        _register_one_for_cuda(function)
+    for function, inline in _SCALAR_FUNCTIONS:
+        _register_one_for_cuda(function, inline)
     _registered_for_cuda = True
