@@ -11,13 +11,19 @@ The public API, re-exported explicitly:
 - :class:`DataManager` — bars and metrics as of a clock's now (:class:`ReplayClock`, :class:`LiveClock`).
 - :class:`ScannerConfig`, :func:`load_scanner_config`, :func:`scan`, :func:`sweep`, :func:`explain` — the scanner
   (:class:`Diagnostic` / :class:`ScanWarning`: why a scan finds little or nothing).
+- :func:`backtest`, :func:`simulate`, :class:`StrategyConfig`, :func:`load_strategy_config`,
+  :class:`BacktestResult` — the backtest (docs/BACKTEST.md); :mod:`indicators` — the streaming indicators.
 """
 
 from tapescan.kernel_cache import ensure_kernel_cache
 
 ensure_kernel_cache()  # before any module below defines a cached kernel
 
-from tapescan import calendar
+from tapescan import calendar, indicators
+from tapescan.backtest.config import StrategyConfig, load_strategy_config
+from tapescan.backtest.engine import backtest
+from tapescan.backtest.results import BacktestResult
+from tapescan.backtest.simulate import simulate
 from tapescan.backend import resolve_backend
 from tapescan.clock import LiveClock, ReplayClock
 from tapescan.data_manager import DataManager
@@ -29,6 +35,7 @@ from tapescan.synth import synthesize
 __version__ = "0.1.0"
 
 __all__ = [
+    "BacktestResult",
     "BackendError",
     "CalendarError",
     "DataManager",
@@ -41,14 +48,19 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreInfo",
+    "StrategyConfig",
     "TapescanError",
     "WriteReport",
     "__version__",
+    "backtest",
     "calendar",
     "explain",
+    "indicators",
     "load_scanner_config",
+    "load_strategy_config",
     "resolve_backend",
     "scan",
+    "simulate",
     "store_info",
     "sweep",
     "symbol_coverage",
