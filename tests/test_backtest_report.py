@@ -286,6 +286,7 @@ def test_empty_result_renders_every_section(tmp_path):
     charts = parts.charts()
     assert len(charts) == 2
     # one point gets days either side and a value range, not plotly's zoom to sub-millisecond ticks
+    assert charts["chart-1"]["layout"]["yaxis"]["range"] == pytest.approx([0.99 * INIT_CASH, 1.01 * INIT_CASH])
     low, high = (pd.Timestamp(t) for t in charts["chart-1"]["layout"]["xaxis"]["range"])
     assert low < pd.Timestamp("2024-03-01") < high and high - low >= pd.Timedelta(days=2)
     assert parts.table_cells.count(report_module.MISSING) >= len(STAT_KEYS)

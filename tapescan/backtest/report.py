@@ -35,7 +35,8 @@ SYMBOLS_CHARTED = 20  # best and worst symbols by pnl in the per-symbol chart wh
 RETURN_BINS = 40  # bins of the trade-return histogram
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 YEAR_COLUMN = "Year"
-ONE_SESSION_PAD = pd.Timedelta(days=3)  # x range either side of a one-session run's only point
+SHORT_RUN = pd.Timedelta(days=14)  # a run of fewer calendar days gets SHORT_RUN_PAD either side on the date axis
+SHORT_RUN_PAD = pd.Timedelta(days=3)
 EXIT_REASONS = ("signal", "stop_loss", "take_profit", "trailing_stop", "time", "close", "end")  # spec order
 
 TRADE_COLUMNS = ("symbol", "direction", "entry_bar", "entry_price", "exit_bar", "exit_price", "shares",
@@ -447,10 +448,12 @@ class Charts:
             {"count": 1, "label": "YTD", "step": "year", "stepmode": "todate"},
             {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
             {"step": "all", "label": "all"}]}, row=1, col=1)
-        if len(equity) == 1:  # plotly would zoom one point to sub-millisecond ticks and one repeated value
-            day, value = dates.iloc[0], float(equity["equity"].iloc[0])
-            figure.update_xaxes(range=[day - ONE_SESSION_PAD, day + ONE_SESSION_PAD])
-            figure.update_yaxes(range=[value * 0.99, value * 1.01], row=1, col=1)
+        # a few sessions or a flat line: plotly would tick hours (or milliseconds) and repeat one value
+        if dates.iloc[-1] - dates.iloc[0] < SHORT_RUN:
+            figure.update_xaxes(range=[dates.iloc[0] - SHORT_RUN_PAD, dates.iloc[-1] + SHORT_RUN_PAD])
+        values = equity["equity"].to_numpy(dtype=float)
+        if np.ptp(values) <= 1e-9 * abs(values[0]):
+            figure.update_yaxes(range=[values[0] * 0.99, values[0] * 1.01], row=1, col=1)
         figure.update_layout(height=520, showlegend=False, hovermode="x unified")
         return self._embed(figure)
 
