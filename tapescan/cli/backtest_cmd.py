@@ -12,6 +12,7 @@ import typer
 
 from tapescan import calendar
 from tapescan.backtest.config import load_strategy_config
+from tapescan.backtest.engine import backtest as run_backtest
 from tapescan.cli.context import options, progress_bar, say
 from tapescan.cli.output import refuse_inside_store, show_frame
 from tapescan.cli.store_options import STORE_OPTION
@@ -47,11 +48,18 @@ def check_outputs(output: Path | None, output_format: OutputFormat | None, repor
             raise TapescanError(f"--report {report} is a folder; give a file name such as {report / 'report.html'}.")
 
 
+def _shown(value: float | None) -> float | int | None:
+    """A statistic for reading: whole numbers (a count) without '.0', others rounded, undefined left empty."""
+    if value is None or math.isnan(value):
+        return None
+    rounded = round(float(value), SHOWN_DECIMALS)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
 def stats_frame(stats: dict[str, float]) -> pd.DataFrame:
-    """The statistics as rows (statistic, value), rounded for reading; an undefined one is left empty."""
-    values = [None if value is None or (isinstance(value, float) and math.isnan(value))
-              else round(float(value), SHOWN_DECIMALS) for value in stats.values()]
-    return pd.DataFrame({"statistic": list(stats), "value": pd.array(values, dtype="Float64")})
+    """The statistics as rows (statistic, value), for the screen or a pipe (CSV)."""
+    return pd.DataFrame({"statistic": list(stats), "value": pd.Series([_shown(v) for v in stats.values()],
+                                                                      dtype=object)})
 
 
 def backtest(
@@ -74,13 +82,17 @@ def backtest(
     config = load_strategy_config(strategy, groups=known_groups(handle.path), grids=False)
     for warning in config.warnings():
         say(ctx, warning, "warning")
-    import tapescan  # the backtest entry point; imported here so that `tapescan --help` stays quick
-
     sessions = len(calendar.sessions(start, end))
     started = time.perf_counter()
-    with progress_bar(ctx, "backtesting", total=sessions, unit="sessions") as advance:
-        result = tapescan.backtest(config, handle, start, end, backend=options(ctx).backend,
-                                   progress=lambda done=1: advance(done))
+    with progress_bar(ctx, "backtesting", total=sessions + config.warmup_sessions, unit="sessions") as advance:
+        shown = 0
+
+        def progress(done: int, total: int) -> None:  # after each session, warm-up included
+            nonlocal shown
+            advance(done - shown)
+            shown = done
+
+        result = run_backtest(config, handle, start, end, backend=options(ctx).backend, progress=progress)
     seconds = time.perf_counter() - started
     show_frame(stats_frame(result.stats), title=f"{strategy.name}: {start} to {end}")
     rejected = int((result.orders["status"] == "rejected").sum())

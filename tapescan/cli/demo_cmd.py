@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from rich.markup import escape
 
 from tapescan import calendar
 from tapescan import demo as demo_market
+from tapescan.backtest.engine import backtest as run_backtest
+from tapescan.cli.backtest_cmd import stats_frame
 from tapescan.cli.context import options, progress_bar, say, stdout_console
 from tapescan.cli.output import show_frame
 from tapescan.scanner import ScannerConfig
@@ -21,7 +24,8 @@ def demo(
     ctx: typer.Context,
     directory: Path | None = typer.Option(None, "--dir", metavar="DIR", help="Where to build the demo store (default: a cache folder)."),
 ) -> None:
-    """Build a synthetic market (300 symbols, Sep-Dec 2024), show what it holds, and run the client's scanner."""
+    """Build a synthetic market (300 symbols, Sep-Dec 2024), show what it holds, run the client's scanner and
+    backtest it."""
     path = directory or demo_market.default_demo_dir()
     started = time.perf_counter()
     total = len(calendar.sessions(demo_market.DEMO_START, demo_market.DEMO_END))
@@ -44,11 +48,14 @@ def demo(
     show_frame(demo_market.most_active(store, last))
     config_path = _scanner(ctx, store, summary.sessions)
     swept = summary.sessions[-demo_market.DEMO_SWEEP_SESSIONS]
+    strategy_path = _backtest(ctx, store, swept, last)
     out.print(escape(f"Next: tapescan bars AAPL --store {path} --start {last} --end {last}"), highlight=False)
     out.print(escape(f"      tapescan scan {config_path} --store {path} --date {last} --time 10:00 --explain"),
               highlight=False)
     out.print(escape(f"      tapescan sweep {config_path} --store {path} --start {swept} --end {last} "
                      "--output hits.parquet"), highlight=False)
+    out.print(escape(f"      tapescan backtest {strategy_path} --store {path} --start {swept} --end {last} "
+                     "--output backtest --report backtest.html"), highlight=False)
 
 
 def _scanner(ctx: typer.Context, store: Store, sessions: list) -> Path:
@@ -81,3 +88,21 @@ def _scanner(ctx: typer.Context, store: Store, sessions: list) -> Path:
               f"{len(swept)} hits in {len(days)} sessions, {seconds:.1f} s", highlight=False)
     show_frame(per_session)
     return config_path
+
+
+def _backtest(ctx: typer.Context, store: Store, first: dt.date, last: dt.date) -> Path:
+    """Backtest the client's scanner (strategy: scanner, as the demo adjusts it) from `first` to `last` and print
+    the statistics; returns where the demo's strategy file was saved."""
+    out = stdout_console()
+    config, strategy_path = demo_market.demo_strategy(store.path)
+    started = time.perf_counter()
+    result = run_backtest(config, store, first, last, backend=options(ctx).backend)
+    seconds = time.perf_counter() - started
+    rejected = int((result.orders["status"] == "rejected").sum())
+    stops = config.stops
+    out.print(f"[bold]Backtest[/] the scanner's first hit per symbol and session, {first} to {last}: "
+              f"${config.size.value:,.0f} a position at the next bar's open, out at a {stops.stop_loss_pct:g}% stop "
+              f"loss, a {stops.take_profit_pct:g}% take profit or the close; {len(result.trades)} trades, "
+              f"{len(result.orders)} orders ({rejected} rejected), {seconds:.1f} s", highlight=False)
+    show_frame(stats_frame(result.stats))
+    return strategy_path

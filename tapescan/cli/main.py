@@ -20,6 +20,7 @@ import typer
 from rich.markup import escape
 
 from tapescan.cli import (
+    backtest_cmd,
     bars_cmd,
     calendar_cmd,
     daily_cmd,
@@ -73,6 +74,7 @@ app.command("ingest")(ingest_cmd.ingest)
 app.command("scan")(scan_cmd.scan)
 app.command("sweep")(scan_cmd.sweep)
 app.command("replay")(replay_cmd.replay)
+app.command("backtest")(backtest_cmd.backtest)
 app.command("bars")(bars_cmd.bars)
 app.command("daily")(daily_cmd.daily)
 app.command("calendar")(calendar_cmd.calendar)
