@@ -92,8 +92,12 @@ def _inputs() -> dict:
                          rng.integers(1, 100, (symbols, minutes)), rng.random((symbols, minutes)) < 0.8)
     daily = [rng.random((sessions, symbols)) + 10 for _ in range(4)]
     clock = 390
+    close = 10 + np.cumsum(rng.normal(0, 0.05, 2 * minutes))
+    bars = pd.DataFrame({"symbol": ["A"] * minutes + ["B"] * minutes, "ts": np.tile(stamps, 2), "open": close,
+                         "high": close + 0.1, "low": close - 0.1, "close": close, "volume": 100.0})
     return {
         "panel": panel,
+        "bars": (bars, rng.random(len(bars)) < 0.3, rng.random(len(bars)) < 0.3),
         "trailing": (*daily, np.ones((sessions, symbols), bool), daily[0][:, 0].copy(), np.ones(sessions, bool), 2),
         "tod": (rng.integers(0, 100, (2, symbols, clock)), np.ones((2, symbols), bool)),
         "clock_visible": np.arange(1, clock + 1),
@@ -113,6 +117,16 @@ def _run_drivers(drivers, inputs: dict) -> None:
     drivers.tod_average_volume(*inputs["tod"])
     drivers.clock_volume(panel, inputs["clock_visible"])
     drivers.scan_panel(panel, *inputs["scan"])
+    _simulate(drivers, inputs["bars"])
+
+
+def _simulate(drivers, bars) -> None:
+    """The simulator through `drivers` (per_symbol accounts; also shared ones, which only the CPU runs)."""
+    from tapescan.backtest.simulate import simulate
+
+    simulate(*bars, backend=drivers, stop_loss_pct=1.0, trailing_stop_pct=0.5)
+    if not drivers.on_gpu:
+        simulate(*bars, backend=drivers, mode="shared", percent_equity=20.0)
 
 
 def _place_a_session(panel) -> None:

@@ -39,5 +39,5 @@ def per_symbol_session(kind, params, state, history, open_, high, low, close, vo
         kind, params_d, state_d, history_d, *bars, rows_d, session_d, settings_d, lanes_d, accounts_d, orders_d,
         trades_d, counts_d, device_equity)
     for host, device in zip((state, history, lanes, accounts, orders, trades, counts), outputs):
-        device.copy_to_host(host)
+        host[...] = device.copy_to_host()
     equity[...] = device_equity.copy_to_host().T

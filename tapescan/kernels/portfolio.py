@@ -111,7 +111,7 @@ def record_trade(trades, counts, lane, exit_bar, exit_price, exit_fee, reason):
 @routine
 def fill_price(price, side, settings):
     """The price an order fills at: a buy pays `slippage` more, a sell gets `slippage` less."""
-    return price * (1.0 + side * settings[SETTING_SLIPPAGE])
+    return price * (1.0 + product(side, settings[SETTING_SLIPPAGE]))
 
 
 @routine
@@ -206,8 +206,8 @@ def open_entry(lane, account, settings, orders, trades, counts, bar, fill_time, 
     lane[LANE_ENTRY_PRICE] = price
     lane[LANE_ENTRY_FEE] = fee
     lane[LANE_ENTRY_BAR] = bar
-    lane[LANE_STOP_LEVEL] = price * (1.0 - direction * settings[SETTING_STOP_LOSS])
-    lane[LANE_TAKE_LEVEL] = price * (1.0 + direction * settings[SETTING_TAKE_PROFIT])
+    lane[LANE_STOP_LEVEL] = price * (1.0 - product(direction, settings[SETTING_STOP_LOSS]))
+    lane[LANE_TAKE_LEVEL] = price * (1.0 + product(direction, settings[SETTING_TAKE_PROFIT]))
     lane[LANE_EXTREME] = price
     lane[LANE_EXPIRY] = fill_time + settings[SETTING_MAX_MINUTES]
 
@@ -216,7 +216,7 @@ def open_entry(lane, account, settings, orders, trades, counts, bar, fill_time, 
 def trailing_level(lane, settings):
     """The trailing stop's level from the extreme so far (NaN without a trailing stop)."""
     direction = 1.0 if lane[LANE_SHARES] > 0 else -1.0
-    return lane[LANE_EXTREME] * (1.0 - direction * settings[SETTING_TRAILING_STOP])
+    return lane[LANE_EXTREME] * (1.0 - product(direction, settings[SETTING_TRAILING_STOP]))
 
 
 @routine
