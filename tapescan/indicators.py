@@ -103,11 +103,17 @@ def _opening_range(high, low, minute, session, m, range_high, range_low):
 
 
 @njit(cache=True)
-def _strategy(kind, params, state, history, open_, high, low, close, volume, minute, session, bits):
+def _strategy(kind, params, state, history, open_, high, low, close, volume, minute, new_session, bits):
     for i in range(close.shape[0]):
-        new_session = i == 0 or session[i] != session[i - 1]
         bits[i] = strategy_bar(kind, params, state, history, open_[i], high[i], low[i], close[i], volume[i],
-                               minute[i], new_session)
+                               minute[i], new_session[i])
+
+
+def new_sessions(session: np.ndarray) -> np.ndarray:
+    """True at each bar whose session id differs from the bar before (and at the first bar)."""
+    starts = np.ones(len(session), bool)
+    starts[1:] = session[1:] != session[:-1]
+    return starts
 
 
 def _period(indicator: str, n: object, name: str = "n") -> int:
@@ -248,5 +254,5 @@ def strategy_signals(name: str, bars: pd.DataFrame, params: Mapping[str, object]
     state, history = new_state(kind, vector, 1)
     bits = np.zeros(len(bars), np.int64)
     columns = _arrays("strategy_signals", np.float64, **{c: bars[c].to_numpy() for c in BAR_COLUMNS[1:]})
-    _strategy(kind, vector, state[0], history[0], *columns, minute, session, bits)
+    _strategy(kind, vector, state[0], history[0], *columns, minute, new_sessions(session), bits)
     return pd.DataFrame({column: (bits & bit) != 0 for column, bit in SIGNAL_COLUMNS.items()}, index=bars.index)
