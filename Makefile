@@ -12,7 +12,7 @@ CONSTRAINTS := -c constraints.txt -c constraints-cu$(CUDA).txt
 # The GPU extra rides along with every install once `make gpu` has chosen one; without one, the tests get CUDA 13's
 # compilers (extra ptx) to compile the GPU kernels for a real device.
 GPU_EXTRA := $(if $(CUDA_CHOSEN),gpu-cu$(CUDA))
-TEST_EXTRAS := test $(if $(CUDA_CHOSEN),,ptx)
+TEST_EXTRAS := test report $(if $(CUDA_CHOSEN),,ptx)
 comma  := ,
 empty  :=
 space  := $(empty) $(empty)

@@ -191,7 +191,9 @@ def _strategy_state(kind: int, params: np.ndarray, lanes: int) -> tuple[np.ndarr
         return np.zeros((lanes, 1)), np.zeros((lanes, 1))
     from tapescan.kernels.strategies import new_state
 
-    return new_state(kind, np.asarray(params, dtype=np.float64), lanes)
+    state, history = new_state(kind, np.asarray(params, dtype=np.float64), lanes)
+    # A strategy without a window has no history; one column keeps every array non-empty for the GPU.
+    return state, history if history.shape[1] else np.zeros((lanes, 1))
 
 
 def equity_frame(days: list[dt.date], daily: list[tuple[float, float, float]], initial: float) -> pd.DataFrame:
