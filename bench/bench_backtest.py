@@ -17,8 +17,8 @@ session close) over every session of the store.
   fills and stops follow its own rules, not the spec's).
 
 Checked: vectorbt's trades (signals given) equal tapescan's except the documented differences of
-tests/peers/vectorbt_peer.py (counted and reported), and vectorbt's own signals equal tapescan's (disagreements
-counted: vectorbt's crossing starts only after a strict 'below'). Reported: median seconds of --repeat runs after a
+tests/peers/vectorbt_peer.py and trades with an order pending for the range's last bar (counted), and vectorbt's own signals equal tapescan's (disagreements
+counted: vectorbt's running-sum SMA parts equal SMAs by an ulp, moving a crossing by a bar). Reported: median seconds of --repeat runs after a
 warm-up, speedups, tapescan's bars per second and its share of the machine's measured memory bandwidth (bytes of
 the five bar columns read once), and the peak RSS of a fresh process backtesting the first half and all of the
 sessions (flat means the backtest streams).
@@ -190,10 +190,15 @@ def compare_trades(ours: pd.DataFrame, theirs: pd.DataFrame, bars: pd.DataFrame)
     suspects = merged[~close & (merged["_merge"] != "right_only").to_numpy()]
     by_symbol = {symbol: bars.iloc[rows] for symbol, rows in bars.groupby("symbol").indices.items()
                  if symbol in set(suspects["symbol"])}
-    documented = sum(documented_difference(trade, by_symbol[trade["symbol"]], SETTINGS) is not None
-                     for _, trade in suspects.iterrows())
-    return {"equal": int(close.sum()), "documented_differences": int(documented),
-            "other_differences": int(len(suspects) - documented),
+    # An order pending for the range's last bar: vectorbt gets one order per bar and that bar's is the `end` exit
+    # (tests/peers/vectorbt_peer.py), so these trades cannot match; the peer tests keep such signals out.
+    last_bar = {symbol: frame["ts"].max() for symbol, frame in by_symbol.items()}
+    kinds = ["documented_differences" if documented_difference(trade, by_symbol[trade["symbol"]], SETTINGS)
+             else "order_pending_for_last_bar" if trade["exit_bar"] == last_bar[trade["symbol"]]
+             else "other_differences" for _, trade in suspects.iterrows()]
+    counts = {kind: kinds.count(kind) for kind in ("documented_differences", "order_pending_for_last_bar",
+                                                   "other_differences")}
+    return {"equal": int(close.sum()), **counts,
             "vectorbt_only": int((merged["_merge"] == "right_only").sum())}
 
 
