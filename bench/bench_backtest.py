@@ -265,7 +265,7 @@ def main() -> None:
     done, seconds = backtesting_py_symbols(bars, budget)
     out["backtesting_py"] = {"symbols": done, "seconds": seconds, "budget_s": budget}
     if args.peers_only:
-        print(json.dumps(out, indent=2, default=str))
+        _emit(out, args.json)
         return
     out["trades"] = compare_trades(result.trades, vectorbt_trades(portfolio, wide), bars)
     out["tapescan_trades"] = len(result.trades)
@@ -278,9 +278,15 @@ def main() -> None:
     out["speedup_vs_vectorbt_given"] = out["vectorbt_given_s"] / out["tapescan_s"]
     half = max(1, len(days) // 2)
     out["peak_rss_mb"] = {half: peak_rss_mb(args, half), len(days): peak_rss_mb(args, len(days))}
-    print(json.dumps(out, indent=2, default=str))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2, default=str))
+    _emit(out, args.json)
+
+
+def _emit(out: dict[str, object], path: Path | None) -> None:
+    """Print the results as JSON, and write them to `path` when given."""
+    text = json.dumps(out, indent=2, default=str)
+    print(text)
+    if path:
+        path.write_text(text)
 
 
 if __name__ == "__main__":
