@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -14,11 +15,13 @@ import pytest
 
 import tapescan
 from tapescan.backtest.config import load_strategy_config
+from tapescan.scanner import ScanWarning
 from tapescan.store import Store
 from tapescan.synth import write_synthetic_market
 from tests.cli_process import tapescan as run
 
 START, END = "2024-12-02", "2024-12-04"
+EXAMPLES = Path(__file__).resolve().parents[1] / "tapescan" / "data" / "examples" / "strategies"
 STRATEGY = """\
 strategy: sma_cross
 params: {fast: 3, slow: 12}
@@ -156,3 +159,24 @@ def test_a_bad_command_line_is_a_usage_error(market, tmp_path):
     missing = run("backtest", str(market[1]), "--store", str(tmp_path / "nowhere"), "--start", START, "--end", END,
                   timeout=TIMEOUT)
     refused(missing, "error:", str(tmp_path / "nowhere"))
+
+
+def test_the_scanners_warnings_reach_a_pipe_as_warning_lines(market):
+    """strategy: scanner on a store too short for its trailing windows finds no hit, and says why (once)."""
+    store, _ = market
+    result = run("--backend", "cpu", "backtest", str(EXAMPLES / "shared_scanner.yaml"), "--store", str(store),
+                 "--start", START, "--end", END, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("warning: no symbol can pass")]
+    assert len(lines) == 1 and "the store lacks sessions that the trailing windows need" in lines[0]
+    assert "ScanWarning" not in result.stderr and "0 trades, 0 orders" in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.*") if p.suffix in (".yaml", ".toml")))
+def test_every_example_runs(market, name):
+    store, _ = market
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScanWarning)  # the scanner examples need more history than this store has
+        result = tapescan.backtest(EXAMPLES / name, Store(store), START, END, backend="cpu")
+    assert list(result.stats) == list(STATS) and result.stats["trades"] == len(result.trades)
+    assert len(result.equity) == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from enum import Enum
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tapescan.cli.context import options, progress_bar, say
 from tapescan.cli.output import refuse_inside_store, show_frame
 from tapescan.cli.store_options import STORE_OPTION
 from tapescan.errors import TapescanError
-from tapescan.scanner import known_groups
+from tapescan.scanner import ScanWarning, known_groups
 from tapescan.store import Store
 
 REPORT_SUFFIXES = (".html", ".htm")
@@ -62,6 +63,19 @@ def stats_frame(stats: dict[str, float]) -> pd.DataFrame:
                                                                       dtype=object)})
 
 
+def _say_warnings(ctx: typer.Context, caught: list[warnings.WarningMessage]) -> None:
+    """The scanner's warnings (strategy: scanner finds no hit, and why) as "warning: ..." lines, each once; any
+    other warning as Python shows it."""
+    said = set()
+    for item in caught:
+        if issubclass(item.category, ScanWarning):
+            if str(item.message) not in said:
+                say(ctx, str(item.message), "warning")
+                said.add(str(item.message))
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+
+
 def backtest(
     ctx: typer.Context,
     strategy: Path = typer.Argument(..., help="Strategy file: .json, .yaml/.yml or .toml (docs/spec/backtest.md "
@@ -92,7 +106,10 @@ def backtest(
             advance(done - shown)
             shown = done
 
-        result = run_backtest(config, handle, start, end, backend=options(ctx).backend, progress=progress)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ScanWarning)
+            result = run_backtest(config, handle, start, end, backend=options(ctx).backend, progress=progress)
+    _say_warnings(ctx, caught)
     seconds = time.perf_counter() - started
     show_frame(stats_frame(result.stats), title=f"{strategy.name}: {start} to {end}")
     rejected = int((result.orders["status"] == "rejected").sum())
