@@ -135,7 +135,7 @@ CASES = [
     ("next_open", "trailing", "shared", "shares", "long", {"max_positions": 1, "init_cash": 5000.0}),
     ("close", "trailing", "per_symbol", "percent_equity", "both", {"flat_at_close": False, **COSTS}),
     ("next_open", "time", "per_symbol", "percent_equity", "both", {"entry_start": "09:40", "entry_end": "15:50"}),
-    ("close", "time", "shared", "shares", "both", {"max_position_pct": 4.0, "flat_at_close": False}),
+    ("close", "time", "shared", "shares", "both", {"max_position_pct": 5.5, "flat_at_close": False}),
     ("close", "stop_loss", "per_symbol", "value", "both", {"value": 120.0}),  # some sizes below one share
     ("next_open", "all", "shared", "value", "both", {"max_positions": 3, "max_position_pct": 12.0, **COSTS}),
     ("close", "all", "per_symbol", "shares", "short", {"entry_start": "09:45", **COSTS}),
