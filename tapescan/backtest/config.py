@@ -305,16 +305,6 @@ def builtin_strategies() -> tuple[str, ...]:
     return (*STRATEGIES, SCANNER_STRATEGY)
 
 
-def check_builtin_params(name: str, params: Mapping[str, Any]) -> None:
-    """Raise (plain words) unless `params` are valid for the built-in kernel strategy `name`."""
-    from tapescan.kernels.strategies import strategy_params
-
-    try:
-        strategy_params(name, params)
-    except TapescanError as exc:
-        raise _problem(str(exc)) from None
-
-
 def _combinations(params: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
     """Every combination of `params`' values (grids are tuples)."""
     names = list(params)
