@@ -1,8 +1,8 @@
 """Reading a configuration file written as JSON, YAML or TOML, with errors that name the file and line.
 
-Shared by the scanner's and the replay's configs; each validates the parsed document with its own model.
-Each also declares its :class:`ConfigKind`, so that a config of one kind given where the other is expected
-is named as such ("looks like a scanner config") instead of failing key by key.
+Shared by the scanner's, the replay's and the backtest's (strategy file) configs; each validates the parsed
+document with its own model. Each also declares its :class:`ConfigKind`, so that a config of one kind given
+where another is expected is named as such ("looks like a scanner config") instead of failing key by key.
 """
 
 from __future__ import annotations
@@ -94,10 +94,11 @@ class ConfigKind:
 
 def config_kinds() -> tuple[ConfigKind, ...]:
     """Every kind of config tapescan reads (imported when asked: each config module imports this one)."""
+    from tapescan.backtest.config import STRATEGY_KIND
     from tapescan.scanner.config import SCANNER_KIND
     from tapescan.stream.config import REPLAY_KIND
 
-    return SCANNER_KIND, REPLAY_KIND
+    return SCANNER_KIND, REPLAY_KIND, STRATEGY_KIND
 
 
 def check_kind(data: Any, expected: ConfigKind, what: str, error: type[TapescanError],

@@ -46,7 +46,7 @@ class BackendChoice(str, Enum):
 
 app = typer.Typer(
     name="tapescan",
-    help="Ingest, scan and replay years of 1-minute US stock bars, on the GPU or the CPU.",
+    help="Ingest, scan, backtest and replay years of 1-minute US stock bars, on the GPU or the CPU.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

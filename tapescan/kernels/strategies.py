@@ -47,7 +47,7 @@ from tapescan.kernels.indicators import (
     sma_update,
     vwap_update,
 )
-from tapescan.kernels.jitable import scalar
+from tapescan.kernels.jitable import routine, scalar
 from tapescan.kernels.signals import LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT
 
 
@@ -226,7 +226,7 @@ def cross_signals(state, base, fast, slow):
     return bits
 
 
-@scalar
+@routine
 def _sma_cross_bar(params, state, history, close):
     fast_n = int(params[CROSS_FAST])
     fast = sma_update(state, 0, history[:fast_n], close)
@@ -234,14 +234,14 @@ def _sma_cross_bar(params, state, history, close):
     return cross_signals(state, 2 * SMA_SLOTS, fast, slow)
 
 
-@scalar
+@routine
 def _ema_cross_bar(params, state, close):
     fast = ema_update(state, 0, close, params[CROSS_FAST])
     slow = ema_update(state, EMA_SLOTS, close, params[CROSS_SLOW])
     return cross_signals(state, 2 * EMA_SLOTS, fast, slow)
 
 
-@scalar
+@routine
 def _rsi_reversion_bar(params, state, close):
     rsi = rsi_update(state, 0, close, params[RSI_PERIOD])
     bits = 0
@@ -252,7 +252,7 @@ def _rsi_reversion_bar(params, state, close):
     return bits  # NaN compares False: no signal before rsi is defined
 
 
-@scalar
+@routine
 def _bbands_reversion_bar(params, state, history, close):
     upper, middle, lower = bbands_update(state, 0, history[:int(params[BBANDS_PERIOD])], close, params[BBANDS_K])
     bits = 0
@@ -267,7 +267,7 @@ def _bbands_reversion_bar(params, state, history, close):
     return bits
 
 
-@scalar
+@routine
 def _vwap_reversion_bar(params, state, high, low, close, volume, new_session):
     vwap = vwap_update(state, 0, high, low, close, volume, new_session)
     deviation = params[VWAP_DEVIATION_PCT] / 100.0
@@ -283,7 +283,7 @@ def _vwap_reversion_bar(params, state, high, low, close, volume, new_session):
     return bits
 
 
-@scalar
+@routine
 def _orb_bar(params, state, high, low, close, minute, new_session):
     if new_session:
         state[ORB_LONG_DONE] = 0.0
@@ -299,7 +299,7 @@ def _orb_bar(params, state, high, low, close, minute, new_session):
     return bits
 
 
-@scalar
+@routine
 def strategy_bar(kind, params, state, history, open_, high, low, close, volume, minute, new_session):
     """Update the lane's indicators with this bar and return its signal bits (LONG_ENTRY + LONG_EXIT +
     SHORT_ENTRY + SHORT_EXIT, each decided at the bar's close from bars up to it). `minute` is the bar's start in
