@@ -12,14 +12,14 @@ CONSTRAINTS := -c constraints.txt -c constraints-cu$(CUDA).txt
 # The GPU extra rides along with every install once `make gpu` has chosen one; without one, the tests get CUDA 13's
 # compilers (extra ptx) to compile the GPU kernels for a real device.
 GPU_EXTRA := $(if $(CUDA_CHOSEN),gpu-cu$(CUDA))
-TEST_EXTRAS := test report $(if $(CUDA_CHOSEN),,ptx)
+TEST_EXTRAS := test report peers $(if $(CUDA_CHOSEN),,ptx)
 comma  := ,
 empty  :=
 space  := $(empty) $(empty)
 wanted = $(strip $(1) $(GPU_EXTRA))
 extras = '.$(if $(wanted),[$(subst $(space),$(comma),$(wanted))])'
 
-.PHONY: demo test test-cpu test-cudasim gpu check-gpu-install bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu bench-replay install install-test clean
+.PHONY: demo test test-cpu test-cudasim gpu check-gpu-install bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu bench-replay bench-backtest install install-test clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/tapescan demo
@@ -35,7 +35,7 @@ test-cpu: $(VENV)/.installed-test
 test-cudasim: $(VENV)/.installed-test
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/cudasim
 
-bench: bench-store bench-ingest bench-analytics bench-scanner bench-replay
+bench: bench-store bench-ingest bench-analytics bench-scanner bench-replay bench-backtest
 
 bench-store: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_store.py
@@ -51,6 +51,9 @@ bench-scanner: $(VENV)/.installed-bench
 
 bench-replay: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_replay.py
+
+bench-backtest: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_backtest.py
 
 # The analytics benchmark with the GPU path added (needs a usable GPU and the gpu-cu12/gpu-cu13 extra).
 bench-gpu: $(VENV)/.installed-bench
@@ -90,7 +93,7 @@ gpu: | $(BIN)/python
 check-gpu-install: | $(BIN)/python
 	@for cuda in 12 13; do \
 		$(PIP) install --dry-run --ignore-installed -c constraints.txt -c constraints-cu$$cuda.txt \
-			'.[test,bench,gpu-cu'$$cuda']' || exit 1; \
+			'.[test,report,peers,bench,gpu-cu'$$cuda']' || exit 1; \
 		echo "gpu-cu$$cuda resolves with constraints.txt and constraints-cu$$cuda.txt"; \
 	done
 
