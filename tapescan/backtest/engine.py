@@ -52,12 +52,15 @@ def run_sessions(start: calendar.DateLike, end: calendar.DateLike, warmup: int,
 
 
 def _universe(config: StrategyConfig, store: Store, sessions: list[dt.date]) -> np.ndarray:
-    """The lanes' symbols: the strategy file's universe (the scanner's rule: symbols + groups - excluded; empty:
-    every stored symbol), sorted."""
-    universe = config.universe
-    scanner = ScannerConfig.model_validate({"symbols": universe.symbols, "symbols_group": universe.symbols_group,
-                                            "exclude_symbols": universe.exclude_symbols},
-                                           context={"groups": known_groups(store.path)})
+    """The lanes' symbols, sorted: the scanner config's universe for strategy `scanner`, else the strategy file's
+    (the scanner's rule: symbols + groups - excluded; empty: every stored symbol)."""
+    if config.strategy == SCANNER_STRATEGY:
+        scanner = config.scanner
+    else:
+        universe = config.universe
+        scanner = ScannerConfig.model_validate(
+            {"symbols": universe.symbols, "symbols_group": universe.symbols_group,
+             "exclude_symbols": universe.exclude_symbols}, context={"groups": known_groups(store.path)})
     return np.asarray(resolve_universe(scanner, store, sessions).rows, dtype=object)
 
 
