@@ -20,11 +20,11 @@ from tapescan.kernel_cache import ensure_kernel_cache
 ensure_kernel_cache()  # before any module below defines a cached kernel
 
 from tapescan import calendar, indicators
+from tapescan.backend import resolve_backend
 from tapescan.backtest.config import StrategyConfig, load_strategy_config
 from tapescan.backtest.engine import backtest
 from tapescan.backtest.results import BacktestResult
 from tapescan.backtest.simulate import simulate
-from tapescan.backend import resolve_backend
 from tapescan.clock import LiveClock, ReplayClock
 from tapescan.data_manager import DataManager
 from tapescan.errors import BackendError, CalendarError, StoreError, TapescanError
