@@ -191,7 +191,7 @@ def test_help_reads_like_a_well_kept_cli():
         assert "{" not in usage and "<" not in usage, usage
         assert re.fullmatch(rf"Usage: tapescan {command} \[OPTIONS\]( [A-Z]+(\.\.\.)?)*", usage.strip()), usage
         assert "<bool>" not in text and "BOOLEAN" not in text and "<str>" not in text, command
-        output = "DIR" if command == "backtest" else "FILE"  # backtest writes a folder of files (interfaces.md)
+        output = "DIR" if command == "backtest" else "FILE"  # backtest writes a folder of files (docs/spec/interfaces.md)
         for flag, metavar in (("--start", "DATE"), ("--end", "DATE"), ("--date", "DATE"), ("--output", output),
                               ("--store", "DIR"), ("--time", "HH:MM")):
             line = next((line for line in text.splitlines() if re.match(rf"\W*\*?\s+{flag} ", line)), None)

@@ -40,8 +40,9 @@ def _make(venv: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(("cuda", "constraints", "extras"),
-                         [(None, "constraints-cu13.txt", "'.[test,ptx]'"), ("12", "constraints-cu12.txt", "'.[test,gpu-cu12]'"),
-                          ("13", "constraints-cu13.txt", "'.[test,gpu-cu13]'")])
+                         [(None, "constraints-cu13.txt", "'.[test,report,peers,ptx]'"),
+                          ("12", "constraints-cu12.txt", "'.[test,report,peers,gpu-cu12]'"),
+                          ("13", "constraints-cu13.txt", "'.[test,report,peers,gpu-cu13]'")])
 def test_make_test_keeps_the_cuda_major_that_make_gpu_chose(tmp_path, cuda, constraints, extras):
     venv = _fake_venv(tmp_path, cuda)
     result = _make(venv, "-n", "-B", f"{venv}/.installed-test")

@@ -4,7 +4,7 @@ and rank values, one session at a time.
 - :class:`PlacedBars`: a long frame of bars (symbol, ts, open, high, low, close, volume) with bits and ranks per
   row, as [symbol x minute] arrays per session (tapescan.simulate, and a Python strategy function's output).
 - :class:`ScannerSignals`: strategy `scanner` — each session's first hits of a first-hit sweep of the strategy's
-  scanner config; the signal bar is the symbol's last bar visible at the scan time T (metrics.md).
+  scanner config; the signal bar is the symbol's last bar visible at the scan time T (docs/spec/metrics.md).
 - :class:`FunctionSignals`: strategy "package.module:function" — the function gets each symbol's bars of the
   whole run (warm-up included) and returns its signals; this keeps those bars in memory for the call.
 """

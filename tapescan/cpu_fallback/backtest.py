@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from tapescan.kernels.jitable import routine
 from tapescan.kernels.lane import bar_signals, lane_session, last_present
 from tapescan.kernels.portfolio import (
     ACCOUNT_CASH,
@@ -46,7 +47,7 @@ def per_symbol_session(kind, params, state, history, open_, high, low, close, vo
                      trades[lane], counts[lane], equity[lane])
 
 
-@njit(cache=True)
+@routine
 def _account_equity(lanes, cash):
     """The shared account's equity: cash + every lane's shares x its last close."""
     total = cash
@@ -55,7 +56,7 @@ def _account_equity(lanes, cash):
     return total
 
 
-@njit(cache=True)
+@routine
 def _ranked_entries(lanes, account, settings, orders, trades, counts, rows, mask, j, bar, fill_time, prices,
                     last):
     """Fill the lanes' waiting entries at this minute, best `rank` first (NaN last; ties by lane = symbol)."""

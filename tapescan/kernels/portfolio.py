@@ -216,7 +216,7 @@ def open_entry(lane, account, settings, orders, trades, counts, bar, fill_time, 
 def trailing_level(lane, settings):
     """The trailing stop's level from the extreme so far (NaN without a trailing stop)."""
     direction = 1.0 if lane[LANE_SHARES] > 0 else -1.0
-    return lane[LANE_EXTREME] * (1.0 - product(direction, settings[SETTING_TRAILING_STOP]))
+    return product(lane[LANE_EXTREME], 1.0 - product(direction, settings[SETTING_TRAILING_STOP]))
 
 
 @routine
