@@ -62,7 +62,7 @@ from tests.peers.vectorbt_peer import (  # noqa: E402
 
 FAST, SLOW = 10, 30
 SETTINGS = Settings(direction="long", shares=100, slippage_pct=0.01, fee_pct=0.01, fee_per_order=1.0,
-                    init_cash=100_000.0, stop_loss_pct=1.0, take_profit_pct=2.0)
+                    init_cash=1_000_000.0, stop_loss_pct=1.0, take_profit_pct=2.0)
 STRATEGY = {
     "strategy": "sma_cross", "params": {"fast": FAST, "slow": SLOW}, "direction": SETTINGS.direction,
     "execution": {"fill": "next_open", "slippage_pct": SETTINGS.slippage_pct, "fee_pct": SETTINGS.fee_pct,
@@ -202,20 +202,23 @@ def compare_trades(ours: pd.DataFrame, theirs: pd.DataFrame, bars: pd.DataFrame)
             "vectorbt_only": int((merged["_merge"] == "right_only").sum())}
 
 
-def peak_rss_mb(args, sessions: int) -> float:
-    """Peak RSS (VmHWM) of a fresh process running tapescan's backtest over the first `sessions` sessions."""
+def peak_rss_mb(args, sessions: int) -> dict[str, float]:
+    """Peak RSS (VmHWM) of a fresh process running tapescan's backtest over the first `sessions` sessions, and the
+    size of the trades and orders tables it returns (which grow with the trades, as any backtest's output does)."""
     command = [sys.executable, __file__, "--symbols", str(args.symbols), "--sessions", str(args.sessions),
                "--start", args.start, "--peak-rss-of", str(sessions)]
-    return float(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
+    peak, tables = subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-2:]
+    return {"peak_rss_mb": float(peak), "trades_and_orders_mb": float(tables)}
 
 
 def _own_peak_rss(args) -> None:
     store, days = market_store(args.symbols, args.sessions, args.start)
-    tapescan_backtest(store, days[: args.peak_rss_of])
+    result = tapescan_backtest(store, days[: args.peak_rss_of])
     status = Path("/proc/self/status").read_text()
     line = next((row for row in status.splitlines() if row.startswith("VmHWM:")), None)
     kb = int(line.split()[1]) if line else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(kb / 1024)
+    tables = sum(frame.memory_usage(deep=True).sum() for frame in (result.trades, result.orders))
+    print(kb / 1024, tables / 2**20)
 
 
 def versions() -> dict[str, str]:
