@@ -27,9 +27,22 @@ from tapescan.kernels.portfolio import (
     TRADE_SHARES,
 )
 
+#: Text columns use pandas' string dtype ("str", Arrow-backed in pandas 3): a few bytes a row, where Python
+#: strings in an object column cost about 60 (a run's orders can number millions).
+TEXT = "str"
+
 TRADE_COLUMNS = ("symbol", "direction", "entry_bar", "entry_price", "exit_bar", "exit_price", "shares", "entry_fee",
                  "exit_fee", "pnl", "return_pct", "exit_reason")
 ORDER_COLUMNS = ("symbol", "bar", "side", "shares", "price", "fee", "status", "reason")
+
+
+def _text(values: np.ndarray) -> pd.arrays.ArrowStringArray:
+    return pd.array(values, dtype=TEXT)
+
+
+def _named(codes: np.ndarray, names: tuple[str, ...]) -> pd.arrays.ArrowStringArray:
+    """Each code's name (`names[code]`), as text."""
+    return _text(np.asarray(names, dtype=object)[codes.astype(np.int64)])
 
 
 def _kept(buffers: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,14 +81,12 @@ class Records:
         symbols = self.symbols[lanes].astype(str)
         order = np.lexsort((np.arange(len(rows)), symbols, rows[:, ORDER_BAR]))
         rows, symbols = rows[order], symbols[order]
-        filled = rows[:, ORDER_FILLED] != 0
-        reasons = np.asarray(REASONS, dtype=object)[rows[:, ORDER_REASON].astype(np.int64)]
         return pd.DataFrame({
-            "symbol": pd.Series(symbols, dtype=object), "bar": bar_times(rows[:, ORDER_BAR]),
-            "side": np.where(rows[:, ORDER_SIDE] > 0, "buy", "sell").astype(object),
+            "symbol": _text(symbols), "bar": bar_times(rows[:, ORDER_BAR]),
+            "side": _named(rows[:, ORDER_SIDE] < 0, ("buy", "sell")),
             "shares": rows[:, ORDER_SHARES].astype(np.int64), "price": rows[:, ORDER_PRICE],
-            "fee": rows[:, ORDER_FEE], "status": np.where(filled, "filled", "rejected").astype(object),
-            "reason": reasons})
+            "fee": rows[:, ORDER_FEE], "status": _named(rows[:, ORDER_FILLED] == 0, ("filled", "rejected")),
+            "reason": _named(rows[:, ORDER_REASON], REASONS)})
 
     def trade_table(self, fields: int) -> pd.DataFrame:
         """Every closed trade with pnl and return, sorted by (entry_bar, symbol)."""
@@ -88,10 +99,10 @@ class Records:
         entry, leave = rows[:, TRADE_ENTRY_PRICE], rows[:, TRADE_EXIT_PRICE]
         pnl = (leave - entry) * shares * direction - rows[:, TRADE_ENTRY_FEE] - rows[:, TRADE_EXIT_FEE]
         return pd.DataFrame({
-            "symbol": pd.Series(symbols, dtype=object),
-            "direction": np.where(direction > 0, "long", "short").astype(object),
+            "symbol": _text(symbols),
+            "direction": _named(direction < 0, ("long", "short")),
             "entry_bar": bar_times(rows[:, TRADE_ENTRY_BAR]), "entry_price": entry,
             "exit_bar": bar_times(rows[:, TRADE_EXIT_BAR]), "exit_price": leave,
             "shares": shares.astype(np.int64), "entry_fee": rows[:, TRADE_ENTRY_FEE],
             "exit_fee": rows[:, TRADE_EXIT_FEE], "pnl": pnl, "return_pct": 100.0 * pnl / (entry * shares),
-            "exit_reason": np.asarray(REASONS, dtype=object)[rows[:, TRADE_REASON].astype(np.int64)]})
+            "exit_reason": _named(rows[:, TRADE_REASON], REASONS)})
