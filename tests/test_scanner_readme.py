@@ -42,9 +42,10 @@ def test_the_readme_lists_a_scan_and_a_sweep_of_the_demo_store() -> None:
 @pytest.mark.parametrize("args", readme_demo_commands(), ids=lambda args: args[0])
 def test_a_readme_demo_command_runs_without_warnings(demo_store, tmp_path, args):
     local = [re.sub(r"^" + re.escape(DEMO_DIR), str(demo_store), arg) for arg in args]
-    if "--output" in local:
-        at = local.index("--output") + 1
-        local[at] = str(tmp_path / local[at])
+    for option in ("--output", "--report"):  # files the command writes go to the test's folder
+        if option in local:
+            at = local.index(option) + 1
+            local[at] = str(tmp_path / local[at])
     result = tapescan(*local)
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr.lower(), result.stderr
