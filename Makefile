@@ -68,8 +68,9 @@ $(BIN)/python:
 
 PINS := pyproject.toml constraints.txt constraints-cu$(CUDA).txt
 
+# The demo's install has the report extra (plotly), so that the backtest it suggests can write its --report.
 $(VENV)/.installed-base: $(PINS) | $(BIN)/python
-	$(PIP) install $(CONSTRAINTS) -e $(call extras,)
+	$(PIP) install $(CONSTRAINTS) -e $(call extras,report)
 	touch $@
 
 $(VENV)/.installed-test: $(PINS) | $(BIN)/python
