@@ -16,6 +16,7 @@ import pandas as pd
 from numba import njit
 
 from tapescan import calendar
+from tapescan.analytics.bars import BAR_COLUMNS
 from tapescan.errors import TapescanError
 from tapescan.kernels.indicators import (
     ATR_SLOTS,
@@ -33,14 +34,10 @@ from tapescan.kernels.indicators import (
     sma_update,
     vwap_update,
 )
-from tapescan.kernels.signals import LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT
+from tapescan.kernels.signals import SIGNAL_BITS
 from tapescan.kernels.strategies import new_state, strategy_bar, strategy_kind, strategy_params
 
-#: The signal columns of `strategy_signals`, with their bits.
-SIGNAL_COLUMNS = {"long_entry": LONG_ENTRY, "long_exit": LONG_EXIT, "short_entry": SHORT_ENTRY,
-                  "short_exit": SHORT_EXIT}
 #: The columns `strategy_signals` reads.
-BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 #: TA-Lib's least period of each indicator (RSI and BBANDS need two closes).
 _LEAST_PERIOD = {"sma": 1, "ema": 1, "rsi": 2, "atr": 1, "bbands": 2, "opening_range": 1}
 
@@ -255,4 +252,4 @@ def strategy_signals(name: str, bars: pd.DataFrame, params: Mapping[str, object]
     bits = np.zeros(len(bars), np.int64)
     columns = _arrays("strategy_signals", np.float64, **{c: bars[c].to_numpy() for c in BAR_COLUMNS[1:]})
     _strategy(kind, vector, state[0], history[0], *columns, minute, new_sessions(session), bits)
-    return pd.DataFrame({column: (bits & bit) != 0 for column, bit in SIGNAL_COLUMNS.items()}, index=bars.index)
+    return pd.DataFrame({column: (bits & bit) != 0 for column, bit in SIGNAL_BITS.items()}, index=bars.index)

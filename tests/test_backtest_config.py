@@ -21,8 +21,9 @@ from tapescan.backtest.config import (
     load_strategy_config,
     settings_from_flat,
 )
-from tapescan.backtest.custom import SIGNAL_COLUMNS, StrategyFunctionError, user_signals
+from tapescan.backtest.custom import StrategyFunctionError, user_signals
 from tapescan.backtest.example_signals import breakout
+from tapescan.kernels.signals import SIGNAL_COLUMNS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "tapescan" / "data" / "examples" / "strategies"
 SCANNER_BODY = {"symbols": ["AAPL", "SPY"], "relative_volume": {"min": 2, "days": 5}}

@@ -404,7 +404,7 @@ def test_report_opens_cleanly_in_chromium(tmp_path, symbols):
     assert visit.problems == []
     assert [url for url in visit.requests if not url.startswith("data:")] == [page.resolve().as_uri()]
     assert visit.values["charts"] == len(CHARTED_SECTIONS)
-    assert visit.values["drawn"] == len(CHARTED_SECTIONS)  # each chart placeholder holds plotly's svg
+    assert visit.values["drawn"] == len(CHARTED_SECTIONS)  # each chart's <div> holds plotly's drawn svg
     assert visit.values["injected"] == 0
     assert visit.values["title"] == f"Backtest: {symbols[0]}"
 

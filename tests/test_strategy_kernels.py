@@ -16,12 +16,13 @@ import pytest
 
 from tapescan import indicators as ind
 from tapescan.kernels import strategies
+from tapescan.kernels.signals import SIGNAL_BITS, SIGNAL_COLUMNS
 from tests.indicator_market import DAYS, DST_FRIDAY, DST_MONDAY, bars_at, oracle_opening_range, oracle_session_minutes
 from tests.indicator_market import oracle_vwap as vwap_oracle
 
 talib = pytest.importorskip("talib")
 
-COLUMNS = list(ind.SIGNAL_COLUMNS)
+COLUMNS = list(SIGNAL_COLUMNS)
 #: Each session: the first hour with a few holes (minute 14 missing: the default orb range ends without its last
 #: minute on the first day), and the last minutes.
 HOLES = {DAYS[0]: {14, 20}, DAYS[1]: {3, 40}, DAYS[2]: {0, 1}, DAYS[3]: {59}}
@@ -187,7 +188,7 @@ def test_state_carried_across_chunks_gives_the_same_signals(name, params):
         chunk = slice(piece[0], piece[-1] + 1)
         ind._strategy(kind, vector, state[1], history[1], *(c[chunk] for c in columns), minute[chunk],
                       starts[chunk], bits[chunk])
-    expected = sum(np.where(whole[column].to_numpy(), bit, 0) for column, bit in ind.SIGNAL_COLUMNS.items())
+    expected = sum(np.where(whole[column].to_numpy(), bit, 0) for column, bit in SIGNAL_BITS.items())
     np.testing.assert_array_equal(bits, expected)
     assert not state[0].any() and not history[0].any()
 

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from tapescan.errors import TapescanError
+from tapescan.kernels.signals import SIGNAL_COLUMNS
 
 #: The signal columns a strategy function returns, in the order of the signal bits (tapescan.kernels.signals).
-SIGNAL_COLUMNS = ("long_entry", "long_exit", "short_entry", "short_exit")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _FORM = '"package.module:function", such as "tapescan.backtest.example_signals:breakout"'
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +23,11 @@ from tapescan.backtest.config import SCANNER_STRATEGY, StrategyConfig, StrategyL
 from tapescan.backtest.custom import is_function_reference
 from tapescan.backtest.results import BacktestResult
 from tapescan.backtest.settings import RunSettings
-from tapescan.backtest.simulator import Simulator, finish
+from tapescan.backtest.simulator import Simulator, finish, range_days, schedule
 from tapescan.errors import TapescanError
 from tapescan.kernels.lane import GIVEN_SIGNALS
 from tapescan.kernels.strategies import strategy_kind, strategy_params
+from tapescan.readahead import read_ahead
 from tapescan.scanner.config import ScannerConfig
 from tapescan.scanner.groups import known_groups
 from tapescan.scanner.universe import resolve_universe
@@ -40,15 +40,12 @@ Progress = Callable[[int, int], None]
 def run_sessions(start: calendar.DateLike, end: calendar.DateLike, warmup: int,
                  stored: set[dt.date]) -> tuple[list[dt.date], list[dt.date]]:
     """(warm-up sessions, sessions of the range) for a run over [start, end] of a store holding `stored`."""
-    first, last = calendar.to_date(start), calendar.to_date(end)
-    if first > last:
-        raise TapescanError(f"start {first} is after end {last}; give start <= end.")
-    sessions = list(calendar.sessions(first, last)["date"])
+    warm, sessions = range_days(start, end, warmup)
     if not any(day in stored for day in sessions):
         span = f"{min(stored)} to {max(stored)}" if stored else "no sessions yet"
-        raise TapescanError(f"the store holds no session from {first} to {last} (it holds {span}); pick a range "
-                            "inside it.")
-    return (calendar.sessions_before(sessions[0], warmup) if warmup else []), sessions
+        raise TapescanError(f"the store holds no session from {sessions[0]} to {sessions[-1]} (it holds {span}); "
+                            "pick a range inside it.")
+    return warm, sessions
 
 
 def _universe(config: StrategyConfig, store: Store, sessions: list[dt.date]) -> np.ndarray:
@@ -73,16 +70,7 @@ def _accounted(store: Store, symbols: np.ndarray, sessions: list[dt.date]) -> np
 def _panels(store: Store, days: list[dt.date], symbols: list[str], stored: set[dt.date]
             ) -> Iterator[tuple[dt.date, SessionPanel | None]]:
     """Each day's panel of `symbols` (None for a session the store does not hold), the next read ahead."""
-    def read(day: dt.date) -> SessionPanel | None:
-        return store.read_session(day, symbols) if day in stored else None
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapescan-read") as reader:
-        upcoming: Future = reader.submit(read, days[0])
-        for i, day in enumerate(days):
-            panel = upcoming.result()
-            if i + 1 < len(days):
-                upcoming = reader.submit(read, days[i + 1])
-            yield day, panel
+    return read_ahead(days, lambda day: store.read_session(day, symbols) if day in stored else None)
 
 
 def _empty_panel(day: dt.date, symbols: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -122,13 +110,13 @@ def backtest(strategy: StrategyLike, store: Store | str | Path, start: calendar.
         kind = strategy_kind(config.strategy)
         simulator = Simulator(symbols, accounted, run, kind, strategy_params(config.strategy, config.params),
                               drivers)
-    trading_from = len(warmup)
-    for i, (day, panel) in enumerate(_panels(store, days, list(symbols), stored)):
+    plan = schedule(warmup, sessions)
+    for done, ((day, trading, last), (_, panel)) in enumerate(zip(plan, _panels(store, days, list(symbols),
+                                                                                 stored)), 1):
         arrays = _empty_panel(day, symbols) if panel is None else (
             panel.open, panel.high, panel.low, panel.close, panel.volume.astype(np.float64), panel.mask)
         given, rank = (None, None) if signals is None else signals.session(day, arrays[-1])
-        simulator.run_session(day, *arrays, given=given, rank=rank, trading=i >= trading_from,
-                              last=i == len(days) - 1)
+        simulator.run_session(day, *arrays, given=given, rank=rank, trading=trading, last=last)
         if progress is not None:
-            progress(i + 1, len(days))
+            progress(done, len(plan))
     return finish(simulator, config)

@@ -404,7 +404,8 @@ def _rejections_section(orders: pd.DataFrame) -> str:
 
 
 class Charts:
-    """The report's plotly figures, each as a chart placeholder holding its escaped JSON spec."""
+    """The report's plotly figures, each as a chart `<div>` that holds its escaped JSON spec and that the page's
+    script draws the figure into."""
 
     def __init__(self, plotly: ModuleType) -> None:
         self.go = plotly.graph_objects

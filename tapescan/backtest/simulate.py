@@ -7,20 +7,19 @@ time, the signals into int8 bits beside them (tapescan/kernels/signals.py), and 
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tapescan import calendar
+from tapescan.analytics.bars import BAR_COLUMNS
 from tapescan.analytics.drivers import Backend
 from tapescan.backtest.config import settings_from_flat
 from tapescan.backtest.results import BacktestResult
 from tapescan.backtest.settings import RunSettings
-from tapescan.backtest.simulator import Simulator, finish
-from tapescan.backtest.sources import BAR_COLUMNS, PlacedBars, signal_bits
+from tapescan.backtest.simulator import Simulator, finish, range_days, schedule
+from tapescan.backtest.sources import PlacedBars, signal_bits
 from tapescan.calendar import ET, NS_PER_MINUTE
 from tapescan.errors import TapescanError
 from tapescan.kernels.lane import GIVEN_SIGNALS
@@ -87,26 +86,6 @@ def _sessions(frame: pd.DataFrame) -> pd.Series:
     return dates
 
 
-def _range(dates: pd.Series, start: calendar.DateLike | None, end: calendar.DateLike | None,
-           warmup: int) -> tuple[list[dt.date], list[dt.date]]:
-    """(warm-up sessions, sessions of the range): the range defaults to the bars' first and last sessions."""
-    first = calendar.to_date(start) if start is not None else min(dates)
-    last = calendar.to_date(end) if end is not None else max(dates)
-    if first > last:
-        raise SimulateInputError(f"start {first} is after end {last}.")
-    sessions = list(calendar.sessions(first, last)["date"])
-    if not sessions:
-        raise SimulateInputError(f"no NYSE session lies between {first} and {last}.")
-    return calendar.sessions_before(sessions[0], warmup) if warmup else [], sessions
-
-
-def _iter_sessions(warmup: list[dt.date], sessions: list[dt.date]) -> Iterator[tuple[dt.date, bool, bool]]:
-    for day in warmup:
-        yield day, False, False
-    for i, day in enumerate(sessions):
-        yield day, True, i == len(sessions) - 1
-
-
 def simulate(bars: pd.DataFrame, long_entry: SignalLike, long_exit: SignalLike = None,
              short_entry: SignalLike = None, short_exit: SignalLike = None, *, rank: SignalLike = None,
              start: calendar.DateLike | None = None, end: calendar.DateLike | None = None, backend: Backend = "auto",
@@ -131,13 +110,14 @@ def simulate(bars: pd.DataFrame, long_entry: SignalLike, long_exit: SignalLike =
     if rank_values.shape != (rows,):
         raise SimulateInputError(f"rank has shape {rank_values.shape}; give one value per bar ({rows} bars).")
     frame["date"] = _sessions(frame)
-    warmup, sessions = _range(frame["date"], start, end, run.warmup_sessions)
+    warmup, sessions = range_days(frame["date"].min() if start is None else start,
+                                  frame["date"].max() if end is None else end, run.warmup_sessions)
     symbols = np.array(sorted(frame["symbol"].unique()), dtype=object)
     in_range = frame[(frame["date"] >= sessions[0]) & (frame["date"] <= sessions[-1])]
     accounted = np.isin(symbols, in_range["symbol"].unique())
     placed = PlacedBars(frame, bits, rank_values, symbols)
     simulator = Simulator(symbols, accounted, run, GIVEN_SIGNALS, np.zeros(1), backend)
-    for day, trading, last in _iter_sessions(warmup, sessions):
+    for day, trading, last in schedule(warmup, sessions):
         open_, high, low, close, volume, mask, given, ranks = placed.session(day)
         simulator.run_session(day, open_, high, low, close, volume, mask, given, ranks, trading, last)
     return finish(simulator, config)

@@ -24,6 +24,8 @@ from tapescan.backtest.results import BacktestResult
 from tapescan.backtest.settings import RunSettings
 from tapescan.backtest.stats import STAT_NAMES, ReturnMoments, equity_stats, exposure_pct, trade_stats
 from tapescan.calendar import NS_PER_MINUTE
+from tapescan.cpu_fallback.backtest import shared_session
+from tapescan.errors import TapescanError
 from tapescan.kernels.lane import GIVEN_SIGNALS
 from tapescan.kernels.portfolio import (
     ACCOUNT_CASH,
@@ -49,6 +51,24 @@ from tapescan.kernels.portfolio import (
 
 #: Records room per lane and session to start with; a session that needs more runs again with enough.
 FIRST_CAPACITY = 8
+
+
+def range_days(start: calendar.DateLike, end: calendar.DateLike, warmup: int) -> tuple[list[dt.date], list[dt.date]]:
+    """(the `warmup` NYSE sessions before the range, the NYSE sessions of [start, end]); TapescanError for a range
+    that is reversed or holds no session."""
+    first, last = calendar.to_date(start), calendar.to_date(end)
+    if first > last:
+        raise TapescanError(f"start {first} is after end {last}; give start <= end.")
+    sessions = list(calendar.sessions(first, last)["date"])
+    if not sessions:
+        raise TapescanError(f"no NYSE session lies between {first} and {last}; give a range with a session.")
+    return (calendar.sessions_before(sessions[0], warmup) if warmup else []), sessions
+
+
+def schedule(warmup: list[dt.date], sessions: list[dt.date]) -> list[tuple[dt.date, bool, bool]]:
+    """Every session a run goes through, in order, as (day, trading, last): warm-up ones do not trade."""
+    return [(day, False, False) for day in warmup] + [(day, True, i == len(sessions) - 1)
+                                                       for i, day in enumerate(sessions)]
 
 
 def session_vector(day: dt.date, minutes: int, settings: RunSettings, trading: bool, last: bool) -> np.ndarray:
@@ -156,9 +176,7 @@ class Simulator:
         """The drivers for this account mode; the equity of the session's minutes ([account x minute])."""
         rows = np.arange(len(self.symbols), dtype=np.int64)
         arrays = (self.kind, self.params, self.state, self.history, open_, high, low, close, volume, mask, given)
-        if self.settings.shared:
-            from tapescan.cpu_fallback.backtest import shared_session
-
+        if self.settings.shared:  # one account couples every lane: the CPU driver (docs/BACKTEST.md "How it runs")
             equity = np.empty((1, mask.shape[1]))
             shared_session(*arrays, rank, rows, session, self.settings.vector, self.lanes, self.accounts[0],
                            orders, trades, counts, equity[0])

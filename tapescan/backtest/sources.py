@@ -18,15 +18,14 @@ import numpy as np
 import pandas as pd
 
 from tapescan import calendar
+from tapescan.analytics.bars import BAR_COLUMNS
 from tapescan.analytics.drivers import Drivers
 from tapescan.backtest.config import StrategyConfig
-from tapescan.backtest.custom import SIGNAL_COLUMNS, resolve_function, user_signals
+from tapescan.backtest.custom import resolve_function, user_signals
 from tapescan.calendar import ET, NS_PER_MINUTE
-from tapescan.kernels.signals import LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT
+from tapescan.kernels.signals import LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT, SIGNAL_COLUMNS
 from tapescan.scanner.engine import iter_sweep
 from tapescan.store import Store
-
-BAR_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 
 
 def signal_bits(long_entry: np.ndarray, long_exit: np.ndarray, short_entry: np.ndarray,

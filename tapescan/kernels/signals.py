@@ -14,3 +14,7 @@ SHORT_ENTRY = 4
 SHORT_EXIT = 8
 LONG_SIGNALS = LONG_ENTRY | LONG_EXIT
 SHORT_SIGNALS = SHORT_ENTRY | SHORT_EXIT
+#: The signals as columns of a frame (a user's strategy function, `strategy_signals`), with their bits.
+SIGNAL_BITS = {"long_entry": LONG_ENTRY, "long_exit": LONG_EXIT, "short_entry": SHORT_ENTRY,
+               "short_exit": SHORT_EXIT}
+SIGNAL_COLUMNS = tuple(SIGNAL_BITS)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +41,7 @@ from tapescan.kernels.scan import (
     INTRADAY_FILTERS,
     VALUE_FIELDS,
 )
+from tapescan.readahead import read_ahead
 from tapescan.scanner.config import DEFAULT_DAYS, ConfigLike, FilterBounds, ScannerConfig, as_scanner_config
 from tapescan.scanner.diagnostics import Diagnostic, DiagnosticHandler, diagnose, range_diagnostics, warn_in_python
 from tapescan.scanner.groups import known_groups
@@ -280,18 +280,12 @@ def iter_sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: 
     sweeper = _Sweeper(store, config, sessions, stored, backend)
     span = range_diagnostics(calendar.to_date(start), calendar.to_date(end), stored, sessions)
     _report([*span, *_diagnose(sweeper, sessions)], on_diagnostic)
-    if not sessions:
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tapescan-read") as reader:
-        upcoming: Future = reader.submit(sweeper.fetch, sessions[0])
-        for i, day in enumerate(sessions):
-            panel = sweeper.ready(day, upcoming.result())
-            if i + 1 < len(sessions):
-                upcoming = reader.submit(sweeper.fetch, sessions[i + 1])
-            chunk = sessions[i - i % CHUNK_SESSIONS : i - i % CHUNK_SESSIONS + CHUNK_SESSIONS]
-            hits = sweeper.scan_session(day, panel, scan_times(sweeper.config, day), chunk, first_hit)
-            del panel
-            yield day, hits
+    for i, (day, fetched) in enumerate(read_ahead(sessions, sweeper.fetch)):
+        panel = sweeper.ready(day, fetched)
+        chunk = sessions[i - i % CHUNK_SESSIONS : i - i % CHUNK_SESSIONS + CHUNK_SESSIONS]
+        hits = sweeper.scan_session(day, panel, scan_times(sweeper.config, day), chunk, first_hit)
+        del panel, fetched
+        yield day, hits
 
 
 def sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: calendar.DateLike,
