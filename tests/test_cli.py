@@ -29,8 +29,8 @@ def test_help_lists_exactly_the_working_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     commands = typer.main.get_command(app).commands
-    assert sorted(commands) == ["backtest", "bars", "calendar", "daily", "demo", "doctor", "info", "ingest", "replay",
-                                "scan", "sweep", "synth", "verify"]
+    assert sorted(commands) == ["backtest", "bars", "cache", "calendar", "daily", "demo", "doctor", "info", "ingest",
+                                "replay", "scan", "sweep", "synth", "verify"]
     for command in commands:
         assert command in result.output
 

@@ -22,6 +22,7 @@ from rich.markup import escape
 from tapescan.cli import (
     backtest_cmd,
     bars_cmd,
+    cache_cmd,
     calendar_cmd,
     daily_cmd,
     demo_cmd,
@@ -81,6 +82,7 @@ app.command("calendar")(calendar_cmd.calendar)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("info")(info_cmd.info)
 app.command("verify")(verify_cmd.verify)
+app.add_typer(cache_cmd.app, name="cache")
 
 
 def _plain_validation_message(error: pydantic.ValidationError) -> str:

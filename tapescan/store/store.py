@@ -15,6 +15,7 @@ from tapescan.errors import StoreDamagedError, StoreError
 from tapescan.store import reader, writer
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
+from tapescan.store.panel_cache import BuildReport, PanelCache
 from tapescan.store.reader import SessionPanel
 from tapescan.store.repair import RepairReport, repair_store
 from tapescan.store.verify import VerifyReport, verify_store
@@ -26,11 +27,15 @@ T = TypeVar("T")
 class Store:
     """A tapescan store: 1-minute bars partitioned by session, daily values, symbols, one manifest.
 
-    Every method reads the manifest afresh, so a handle always sees the latest committed write.
+    Every method reads the manifest afresh, so a handle always sees the latest committed write. Regular-session
+    reads come from the panel cache when it holds the session (tapescan/store/panel_cache.py); `use_cache=False`
+    always decodes the Parquet files.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, use_cache: bool = True) -> None:
         self.path = Path(path).expanduser()
+        self.use_cache = use_cache
+        self.cache = PanelCache(self.path)
         load_manifest(self.path)  # fail early, with a clear message, if this is not a store
 
     @classmethod
@@ -105,7 +110,27 @@ class Store:
         self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False
     ) -> SessionPanel:
         """One session as dense [symbol x minute] arrays plus a presence mask."""
-        return self._retrying(reader.read_session, calendar.to_date(day), symbols, extended_hours)
+        return self._retrying(self._read_session, calendar.to_date(day), symbols, extended_hours)
+
+    def _read_session(self, root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
+                      extended_hours: bool) -> SessionPanel:
+        """`day`'s panel from the cache when it holds the session (regular hours only), else from its file."""
+        if self.use_cache and not extended_hours:
+            panel = self.cache.read(manifest, day, symbols)
+            if panel is not None:
+                return panel
+        return reader.read_session(root, manifest, day, symbols, extended_hours)
+
+    def build_cache(self, start: calendar.DateLike, end: calendar.DateLike, max_bytes: int | None = None,
+                    on_session: Callable[[dt.date], None] | None = None) -> BuildReport:
+        """Cache the regular-session panels of the stored sessions from `start` to `end` (see
+        tapescan/store/panel_cache.py); `max_bytes` sets the cache's size cap (kept for later builds)."""
+        first, last = _date_range(start, end)
+        manifest = self.manifest()
+        days = [dt.date.fromisoformat(key) for key in sorted(manifest.bars_1m)
+                if first.isoformat() <= key <= last.isoformat()]
+        return self.cache.build(manifest, days, lambda day: reader.read_session(self.path, manifest, day),
+                                max_bytes, on_session)
 
     def read_session_columns(
         self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False
