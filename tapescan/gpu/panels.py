@@ -77,11 +77,11 @@ def _empty_kernel(open_, high, low, close, volume, mask):
 
 
 @cuda.jit
-def _place_kernel(lookup, codes, ts, extended, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
+def _place_kernel(lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
                   open_, high, low, close, volume, mask):
     first, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(first, codes.shape[0], stride):
-        place_bar(i, lookup, codes, ts, extended, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
+        place_bar(i, lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
                   open_, high, low, close, volume, mask)
 
 
@@ -94,15 +94,13 @@ class FlatColumns:
     lookup: Any
     codes: Any
     ts: Any
-    extended: Any
     values: tuple[Any, ...]  # open, high, low, close, volume
 
 
 def _columns_with_pyarrow(store: Store, day: dt.date, symbols: list[str] | None) -> FlatColumns:
     columns = store.read_session_columns(day, symbols)
     values = tuple(columns.column(name) for name in (*PRICE_FIELDS, "volume"))
-    return FlatColumns(columns.row_names, columns.minutes, columns.lookup, columns.codes, columns.ts,
-                        columns.extended, values)
+    return FlatColumns(columns.row_names, columns.minutes, columns.lookup, columns.codes, columns.ts, values)
 
 
 def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str] | None) -> FlatColumns:
@@ -112,7 +110,7 @@ def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str]
     manifest first (tapescan.store.integrity) and handed to cuDF from memory.
     """
     data = verified_bytes(store.path, session_entry(store.manifest(), day))
-    frame = cudf.read_parquet(io.BytesIO(data), columns=list(SESSION_COLUMNS))
+    frame = cudf.read_parquet(io.BytesIO(data), columns=[*SESSION_COLUMNS, "extended"])
     frame = frame[~frame["extended"]]
     category = frame["symbol"].astype("category")
     names = np.asarray(category.cat.categories.to_pandas(), dtype=object)
@@ -122,7 +120,7 @@ def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str]
     minutes = pd.date_range(open_ts, close_ts, freq="1min", inclusive="left")
     values = tuple(frame[name].values for name in (*PRICE_FIELDS, "volume"))
     return FlatColumns(row_names, minutes, lookup, category.cat.codes.astype("int32").values,
-                        frame["ts"].astype("int64").values, frame["extended"].values, values)
+                        frame["ts"].astype("int64").values, values)
 
 
 def _cudf_module() -> Any | None:
@@ -153,8 +151,8 @@ def place_columns(day: calendar.DateLike, flat: FlatColumns, threads: int = THRE
     count = len(flat.codes)
     if count:
         inputs = [cuda.to_device(a) if isinstance(a, np.ndarray) else a
-                  for a in (flat.lookup, flat.codes, flat.ts, flat.extended, *flat.values)]
-        _place_kernel[stride_launch(count, threads)](*inputs[:4], flat.minutes[0].value, *inputs[4:], *arrays)
+                  for a in (flat.lookup, flat.codes, flat.ts, *flat.values)]
+        _place_kernel[stride_launch(count, threads)](*inputs[:3], flat.minutes[0].value, *inputs[3:], *arrays)
     return DevicePanel(calendar.to_date(day), flat.row_names.astype(str), flat.minutes, *arrays)
 
 

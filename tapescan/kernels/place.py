@@ -26,13 +26,14 @@ def empty_cell(open_, high, low, close, volume, mask, minute, symbol):
 
 
 @scalar
-def place_bar(i, lookup, codes, ts, extended, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
+def place_bar(i, lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
               open_, high, low, close, volume, mask):
-    """Put stored bar i in its cell: row lookup[codes[i]] (skipped when -1, or for an extended-hours bar),
-    minute (ts - start) // 1 minute."""
+    """Put stored bar i in its cell: row lookup[codes[i]] (skipped when -1), minute (ts - start) // 1 minute
+    (skipped outside the panel's minutes: an extended-hours bar in a regular-session panel, as the store's
+    `extended` column would say, since both come from the same calendar bounds)."""
     row = lookup[codes[i]]
-    if row >= 0 and not extended[i]:
-        minute = (ts[i] - start_ns) // NS_PER_MINUTE
+    minute = (ts[i] - start_ns) // NS_PER_MINUTE
+    if row >= 0 and 0 <= minute < mask.shape[0]:
         open_[minute, row] = bar_open[i]
         high[minute, row] = bar_high[i]
         low[minute, row] = bar_low[i]

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from tapescan import calendar
 from tapescan.calendar import NS_PER_MINUTE
-from tapescan.cpu_fallback.place import place_session
+from tapescan.cpu_fallback.place import empty_panel, place_chunk
 from tapescan.errors import StoreError
 from tapescan.store.integrity import read_files, read_table
 from tapescan.store.manifest import FileEntry, Manifest
@@ -27,8 +27,9 @@ from tapescan.store.schema import DAILY, ET_NAME, PRICE_FIELDS
 #: Extended-hours panels span 04:00-20:00 ET (widened if a stored bar lies outside).
 EXTENDED_START = dt.time(4, 0)
 EXTENDED_END = dt.time(20, 0)
-#: The columns a session read takes from a partition.
-SESSION_COLUMNS = ("symbol", "ts", *PRICE_FIELDS, "volume", "extended")
+#: The columns a session read takes from a partition (`extended` is not needed: a bar is placed only when its
+#: minute lies inside the panel's, which is what the column records for regular-session panels).
+SESSION_COLUMNS = ("symbol", "ts", *PRICE_FIELDS, "volume")
 #: Read only the wanted symbols' row groups when they are fewer than this share of the session.
 SUBSET_FILTER_SHARE = 0.125
 
@@ -72,8 +73,8 @@ class SessionColumns:
     """One session's stored bars as flat columns, before they are placed into a panel.
 
     `codes` index `names` (the file's symbol dictionary); `lookup[code]` is the bar's panel row (-1: not
-    wanted). A bar belongs in the panel when its row is >= 0 and it is a regular-session bar (or the panel is
-    extended); its minute column is ``(ts - minutes[0]) // 1 minute``.
+    wanted). A bar belongs in the panel when its row is >= 0 and its minute column ``(ts - minutes[0]) // 1
+    minute`` lies inside the panel.
     """
 
     day: dt.date
@@ -82,12 +83,52 @@ class SessionColumns:
     lookup: np.ndarray  # int32 [len(names)]: panel row of each dictionary code, -1 if not wanted
     codes: np.ndarray  # int32 [N]
     ts: np.ndarray  # int64 [N], ns since the epoch
-    extended: np.ndarray  # bool [N]
     table: pa.Table  # the rows as read: open, high, low, close, volume
 
     def column(self, name: str) -> np.ndarray:
         """One value column (open, high, low, close or volume) as a numpy array."""
         return self.table.column(name).to_numpy()
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One Arrow chunk of a session table (a row group, about): zero-copy numpy views of its columns."""
+
+    names: np.ndarray  # object: this chunk's symbol dictionary
+    codes: np.ndarray  # int32 indices into `names`
+    ts: np.ndarray  # int64 ns since the epoch
+    values: tuple[np.ndarray, ...]  # open, high, low, close (float64), volume (int64)
+
+
+def _chunks(table: pa.Table) -> list[_Chunk]:
+    """The table's chunks as numpy views, without concatenating them (a session is a few row groups)."""
+    out = []
+    for batch in table.to_batches():
+        symbol = batch.column("symbol")
+        out.append(_Chunk(np.asarray(symbol.dictionary.to_pylist(), dtype=object),
+                          symbol.indices.to_numpy().astype(np.int32, copy=False),
+                          batch.column("ts").view(pa.int64()).to_numpy(),
+                          tuple(batch.column(name).to_numpy() for name in (*PRICE_FIELDS, "volume"))))
+    return out
+
+
+def _read_partition(root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None) -> pa.Table:
+    """The session's partition file, the columns a panel needs (only the wanted symbols' row groups when few)."""
+    entry = session_entry(manifest, day)
+    filters = None
+    if symbols:  # an empty list reads no rows' worth of filter (pyarrow refuses `in []`): the panel has no rows
+        if len(symbols) * calendar.REGULAR_MINUTES < SUBSET_FILTER_SHARE * entry.rows:
+            filters = [("symbol", "in", list(symbols))]
+    return read_table(root, entry, columns=list(SESSION_COLUMNS), filters=filters, read_dictionary=["symbol"])
+
+
+def _row_names(chunks: list[_Chunk], minutes: pd.DatetimeIndex, symbols: list[str] | None) -> np.ndarray:
+    """The panel's rows: `symbols` in order, or every symbol with a bar inside `minutes`, sorted."""
+    if symbols is not None:
+        return np.asarray(list(symbols), dtype=object)
+    start, end = minutes[0].value, minutes[-1].value + NS_PER_MINUTE
+    used = [chunk.names[np.unique(chunk.codes[(chunk.ts >= start) & (chunk.ts < end)])] for chunk in chunks]
+    return np.unique(np.concatenate(used)) if used else np.asarray([], dtype=object)
 
 
 def read_session_columns(
@@ -97,29 +138,17 @@ def read_session_columns(
     symbols: list[str] | None = None,
     extended_hours: bool = False,
 ) -> SessionColumns:
-    """The bars of one session as flat columns, with each wanted bar's panel row: what `read_session` places
-    on the host and tapescan.gpu.panels places on the device."""
-    open_ts, close_ts = calendar.session_bounds(day)
-    entry = session_entry(manifest, day)
-    filters = None
-    if symbols:  # an empty list reads no rows' worth of filter (pyarrow refuses `in []`): the panel has no rows
-        if len(symbols) * calendar.REGULAR_MINUTES < SUBSET_FILTER_SHARE * entry.rows:
-            filters = [("symbol", "in", list(symbols))]
-    table = read_table(root, entry, columns=list(SESSION_COLUMNS), filters=filters, read_dictionary=["symbol"])
+    """The bars of one session as flat columns, with each wanted bar's panel row: what tapescan.gpu.panels
+    places on the device."""
+    table = _read_partition(root, manifest, day, symbols)
     dictionary = table.column("symbol").combine_chunks()
     names = np.asarray(dictionary.dictionary.to_pylist(), dtype=object)
     codes = dictionary.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    extended = table.column("extended").to_numpy()
-    if symbols is None:
-        regular = codes if extended_hours else codes[~extended]
-        used = np.bincount(regular, minlength=len(names)) > 0
-        row_names = np.sort(names[used])
-    else:
-        row_names = np.asarray(list(symbols), dtype=object)
-    lookup = pd.Index(row_names).get_indexer(names).astype(np.int32)
     ts = table.column("ts").cast(pa.int64()).to_numpy()
-    minutes = _minute_axis(day, open_ts, close_ts, extended_hours, ts)
-    return SessionColumns(day, row_names, minutes, lookup, codes, ts, extended, table)
+    minutes = _minute_axis(day, extended_hours, ts)
+    row_names = _row_names([_Chunk(names, codes, ts, ())], minutes, symbols)
+    lookup = pd.Index(row_names).get_indexer(names).astype(np.int32)
+    return SessionColumns(day, row_names, minutes, lookup, codes, ts, table)
 
 
 def read_session(
@@ -129,17 +158,22 @@ def read_session(
     symbols: list[str] | None = None,
     extended_hours: bool = False,
 ) -> SessionPanel:
-    """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None)."""
-    columns = read_session_columns(root, manifest, day, symbols, extended_hours)
-    shape = (len(columns.row_names), len(columns.minutes))
+    """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None). The Parquet
+    columns are placed chunk by chunk from Arrow's own buffers (no intermediate copies)."""
+    chunks = _chunks(_read_partition(root, manifest, day, symbols))
+    minutes = _minute_axis(day, extended_hours, np.concatenate([chunk.ts[[0, -1]] for chunk in chunks if
+                                                                len(chunk.ts)] or [np.empty(0, np.int64)]))
+    row_names = _row_names(chunks, minutes, symbols)
+    shape = (len(row_names), len(minutes))
     arrays = {name: np.empty(shape) for name in PRICE_FIELDS}
     volume, mask = np.empty(shape, dtype=np.int64), np.empty(shape, dtype=bool)
-    skip = np.zeros(len(columns.codes), dtype=bool) if extended_hours else columns.extended
-    values = [columns.column(name) for name in (*PRICE_FIELDS, "volume")]
-    place_session(columns.lookup, columns.codes, columns.ts, skip, columns.minutes[0].value, *values,
-                  *(arrays[name].T for name in PRICE_FIELDS), volume.T, mask.T)
-    return SessionPanel(date=day, symbols=columns.row_names.astype(str), minutes=columns.minutes, volume=volume,
-                        mask=mask, **arrays)
+    views = (*(arrays[name].T for name in PRICE_FIELDS), volume.T, mask.T)
+    empty_panel(*views)
+    rows = pd.Index(row_names)
+    for chunk in chunks:
+        lookup = rows.get_indexer(chunk.names).astype(np.int32)
+        place_chunk(lookup, chunk.codes, chunk.ts, minutes[0].value, *chunk.values, *views)
+    return SessionPanel(date=day, symbols=row_names.astype(str), minutes=minutes, volume=volume, mask=mask, **arrays)
 
 
 def place_bars(day: dt.date, row_names: np.ndarray, steps: pd.DatetimeIndex, flat: np.ndarray,
@@ -158,13 +192,10 @@ def place_bars(day: dt.date, row_names: np.ndarray, steps: pd.DatetimeIndex, fla
     return SessionPanel(date=day, symbols=row_names, minutes=steps, volume=volume, mask=mask, **arrays)
 
 
-def _minute_axis(
-    day: dt.date, open_ts: pd.Timestamp, close_ts: pd.Timestamp, extended_hours: bool, ts: np.ndarray
-) -> pd.DatetimeIndex:
-    """Bar starts of the panel: the regular session, or 04:00-20:00 ET widened to cover every bar."""
-    if not extended_hours:
-        start, end = open_ts, close_ts
-    else:
+def _minute_axis(day: dt.date, extended_hours: bool, ts: np.ndarray) -> pd.DatetimeIndex:
+    """Bar starts of the panel: the regular session, or 04:00-20:00 ET widened to cover every bar in `ts`."""
+    start, end = calendar.session_bounds(day)
+    if extended_hours:
         start = pd.Timestamp(dt.datetime.combine(day, EXTENDED_START), tz=ET_NAME)
         end = pd.Timestamp(dt.datetime.combine(day, EXTENDED_END), tz=ET_NAME)
         if len(ts):
