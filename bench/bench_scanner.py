@@ -14,6 +14,11 @@ The peers implement docs/spec/metrics.md on their own (the NYSE calendar from ta
 besides the files): see `polars_sweep` and `duckdb_sweep`. Their hits are checked equal to tapescan's, row for
 row on (date, time, symbol) and value for value (relative 1e-9, undefined positions equal).
 
+Then warm (skip with --no-warm): tapescan from its panel cache (`Store.build_cache` over the range, cleared
+afterwards), polars from one DataFrame per partition and DuckDB from one in-memory table per partition, each
+loaded before its timing: every tool's best equivalent of sessions already decoded, as in a parameter search that
+sweeps the same range again and again.
+
 Reported: median seconds (tapescan's first call, numba compile or cache load, timed on its own), peer /
 tapescan ratios, sessions per second, tapescan's share of the measured memory bandwidth, and the peak RSS of a
 fresh process sweeping the first half and all of the store's sessions (flat means the sweep streams).
@@ -33,6 +38,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -147,13 +153,13 @@ def polars_trailing(daily, sessions, config: ScannerConfig):
         pl.when((var_corr > 0) & (std_corr > 0)).then(corr).alias("correlation"))
 
 
-def polars_as_of(path: Path, open_ns: int, grid):
-    """One session on the [universe symbol x scan minute] grid (same rows, same order, every session): price,
-    session volume, high and low of the bars visible at 09:30 + k (bar minute m is visible from k = m + 1),
-    null with none; and `traded`, whether the symbol has a regular bar that session at all."""
+def polars_as_of(session, open_ns: int, grid):
+    """One session (a LazyFrame of its partition) on the [universe symbol x scan minute] grid (same rows, same
+    order, every session): price, session volume, high and low of the bars visible at 09:30 + k (bar minute m is
+    visible from k = m + 1), null with none; and `traded`, whether the symbol has a regular bar that session."""
     import polars as pl
 
-    bars = (pl.scan_parquet(path).filter(~pl.col("extended"))
+    bars = (session.filter(~pl.col("extended"))
             .select(pl.col("symbol").cast(grid["symbol"].dtype),
                     k=(pl.col("ts").dt.epoch("ns") - open_ns) // MINUTE_NS + 1,
                     price=pl.col("close"), session_volume=pl.col("volume").cum_sum().over("symbol"),
@@ -196,13 +202,34 @@ def polars_filter(config: ScannerConfig):
     return keep
 
 
-def polars_sweep(store: Store, days: list[dt.date], config: ScannerConfig):
+@dataclass(frozen=True)
+class PolarsWarm:
+    """polars' best equivalent of a warm panel cache: every partition the sweep reads, already in memory."""
+
+    bars: dict  # session -> polars DataFrame of its partition
+    daily: object  # polars DataFrame of the daily values
+
+    @classmethod
+    def load(cls, store: Store, days: list[dt.date], config: ScannerConfig) -> PolarsWarm:
+        import polars as pl
+
+        first = calendar.sessions_before(days[0], look_back(config))[0]
+        needed = [d for d in store.sessions() if first <= d <= days[-1]]
+        return cls({d: pl.read_parquet(session_file(store, d)) for d in needed},
+                   pl.read_parquet(daily_files(store, first, days[-1])))
+
+
+def polars_sweep(store: Store, days: list[dt.date], config: ScannerConfig, warm: PolarsWarm | None = None):
     """The sweep in polars (see the comment above polars_trailing): hits with every metric, by (date, time,
-    symbol)."""
+    symbol). From the store's files, or with `warm` from frames already in memory."""
     import polars as pl
 
     sessions = pl.from_pandas(session_frame(days, look_back(config)))
-    daily = (pl.scan_parquet(daily_files(store, sessions["date"][0], days[-1]))
+
+    def session(day: dt.date):
+        return warm.bars[day].lazy() if warm else pl.scan_parquet(session_file(store, day))
+
+    daily = ((warm.daily.lazy() if warm else pl.scan_parquet(daily_files(store, sessions["date"][0], days[-1])))
              .filter(pl.col("date") >= sessions["date"][0], pl.col("date") <= days[-1])
              .select("date", "symbol", "close", "volume").collect())
     universe = pl.Enum(daily["symbol"].unique().sort())  # every symbol of the store
@@ -217,10 +244,10 @@ def polars_sweep(store: Store, days: list[dt.date], config: ScannerConfig):
     for day in days:
         past = calendar.sessions_before(day, n_tod)
         for d in [d for d in past if d in stored and d not in clock]:  # window sessions before the range
-            clock[d] = polars_clock(polars_as_of(session_file(store, d), bounds[d]["open_ns"], grid))
+            clock[d] = polars_clock(polars_as_of(session(d), bounds[d]["open_ns"], grid))
         for d in [d for d in clock if d < past[0]]:
             del clock[d]
-        at = polars_as_of(session_file(store, day), bounds[day]["open_ns"], grid)
+        at = polars_as_of(session(day), bounds[day]["open_ns"], grid)
         scanned = (at.with_columns(tod_avg=polars_tod(clock, past, len(grid)))
                    .filter(pl.col("k") <= bounds[day]["last_k"])
                    .join(trailing[(day,)], on="symbol", how="left")
@@ -249,7 +276,7 @@ def polars_sweep(store: Store, days: list[dt.date], config: ScannerConfig):
 # sessions' clock volumes (kept in a table), and the filters in the WHERE clause.
 
 
-def duckdb_trailing_sql(store: Store, sessions: pd.DataFrame, last: dt.date, config: ScannerConfig) -> str:
+def duckdb_trailing_sql(daily: str, sessions: pd.DataFrame, last: dt.date, config: ScannerConfig) -> str:
     """Per (date, symbol): prev_close and the five trailing metrics (NULL unless every session of the window,
     and of the benchmark's, is present: counted in the window)."""
     n = {m: window(config, m) for m in TRAILING}
@@ -260,7 +287,7 @@ def duckdb_trailing_sql(store: Store, sessions: pd.DataFrame, last: dt.date, con
 
     return f"""
     WITH daily AS (
-        SELECT date, symbol, close, volume FROM read_parquet({daily_files(store, first, last)!r})
+        SELECT date, symbol, close, volume FROM {daily}
         WHERE date BETWEEN DATE '{first}' AND DATE '{last}'),
     dgrid AS (
         SELECT s.date, s.idx, y.symbol, d.close, d.volume
@@ -283,16 +310,17 @@ def duckdb_trailing_sql(store: Store, sessions: pd.DataFrame, last: dt.date, con
                    wb AS {over('beta')}, wc AS {over('correlation')}"""
 
 
-def duckdb_visible(con, path: Path, open_ns: int) -> None:
-    """Table `visible`: one session on the [traded symbol x scan minute] grid: price, session volume, high and
-    low of the bars visible at 09:30 + k (bar minute m is visible from k = m + 1), NULL with none. (A LEFT
+def duckdb_visible(con, bars: str, open_ns: int) -> None:
+    """Table `visible`: one session (`bars`: its partition, a read_parquet call or a table) on the [traded symbol x
+    scan minute] grid: price, session volume, high and low of the bars visible at 09:30 + k (bar minute m is
+    visible from k = m + 1), NULL with none. (A LEFT
     JOIN of the bars onto the grid and running windows over it; cumulative windows over the bars and an ASOF
     JOIN onto the grid give the same, 35 % slower.)"""
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE visible AS
     WITH bars AS (
         SELECT symbol, (epoch_ns(ts) - {open_ns}) // {MINUTE_NS} + 1 AS k, close, high, low, volume
-        FROM read_parquet('{path}') WHERE NOT extended),
+        FROM {bars} WHERE NOT extended),
     grid AS (SELECT p.symbol, m.k FROM (SELECT DISTINCT symbol FROM bars) p CROSS JOIN minutes m)
     SELECT g.symbol, g.k, last_value(b.close IGNORE NULLS) OVER w AS price,
         (sum(b.volume) OVER w)::BIGINT AS session_volume, max(b.high) OVER w AS high, min(b.low) OVER w AS low
@@ -311,20 +339,38 @@ def duckdb_where(config: ScannerConfig) -> str:
     return " AND ".join(terms) or "TRUE"
 
 
-def duckdb_sweep(store: Store, days: list[dt.date], config: ScannerConfig):
+def duckdb_warm(store: Store, days: list[dt.date], config: ScannerConfig):
+    """DuckDB's best equivalent of a warm panel cache: a connection holding every partition the sweep reads as
+    an in-memory table (`bars_YYYYMMDD`, `daily_all`)."""
+    import duckdb
+
+    con = duckdb.connect()
+    first = calendar.sessions_before(days[0], look_back(config))[0]
+    for d in [d for d in store.sessions() if first <= d <= days[-1]]:
+        con.execute(f"CREATE TABLE bars_{d:%Y%m%d} AS SELECT * FROM read_parquet('{session_file(store, d)}')")
+    con.execute(f"CREATE TABLE daily_all AS SELECT * FROM read_parquet({daily_files(store, first, days[-1])!r})")
+    return con
+
+
+def duckdb_sweep(store: Store, days: list[dt.date], config: ScannerConfig, warm=None):
     """The sweep in DuckDB SQL (see the comment above duckdb_trailing_sql): hits with every metric, by (date,
-    time, symbol)."""
+    time, symbol). From the store's files, or with `warm` (duckdb_warm's connection) from in-memory tables."""
     import duckdb
 
     sessions = session_frame(days, look_back(config))
     bounds = {row.date: row for row in sessions.itertuples()}
     stored, n_tod = set(store.sessions()), window(config, "rel_volume")
-    con = duckdb.connect()
+    con = warm or duckdb.connect()
+
+    def bars(day: dt.date) -> str:
+        return f"bars_{day:%Y%m%d}" if warm else f"read_parquet('{session_file(store, day)}')"
+
+    daily = "daily_all" if warm else f"read_parquet({daily_files(store, sessions['date'][0], days[-1])!r})"
     con.register("sessions", pa.Table.from_pandas(sessions, preserve_index=False))
     con.register("minutes", pd.DataFrame({"k": scan_minutes(config)}))
-    con.execute(f"CREATE TEMP TABLE windowed AS {duckdb_trailing_sql(store, sessions, days[-1], config)}")
-    con.execute("CREATE TEMP TABLE clock (date DATE, symbol VARCHAR, k BIGINT, clock_volume BIGINT)")
-    con.execute("CREATE TEMP TABLE hits (date DATE, k BIGINT, symbol VARCHAR, price DOUBLE, change_pct DOUBLE, "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE windowed AS {duckdb_trailing_sql(daily, sessions, days[-1], config)}")
+    con.execute("CREATE OR REPLACE TEMP TABLE clock (date DATE, symbol VARCHAR, k BIGINT, clock_volume BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE hits (date DATE, k BIGINT, symbol VARCHAR, price DOUBLE, change_pct DOUBLE, "
                 "range_pct DOUBLE, session_volume BIGINT, avg_volume DOUBLE, avg_price DOUBLE, std_pct DOUBLE, "
                 "beta DOUBLE, correlation DOUBLE, rel_volume DOUBLE)")
     remember = "INSERT INTO clock SELECT DATE '{}', symbol, k, coalesce(session_volume, 0) FROM visible"
@@ -332,10 +378,10 @@ def duckdb_sweep(store: Store, days: list[dt.date], config: ScannerConfig):
         past = calendar.sessions_before(day, n_tod)
         held = {d for (d,) in con.execute("SELECT DISTINCT date FROM clock").fetchall()}
         for d in [d for d in past if d in stored and d not in held]:  # window sessions before the range
-            duckdb_visible(con, session_file(store, d), bounds[d].open_ns)
+            duckdb_visible(con, bars(d), bounds[d].open_ns)
             con.execute(remember.format(d))
         con.execute(f"DELETE FROM clock WHERE date < DATE '{past[0]}'")
-        duckdb_visible(con, session_file(store, day), bounds[day].open_ns)
+        duckdb_visible(con, bars(day), bounds[day].open_ns)
         con.execute(f"""
         INSERT INTO hits
         WITH tod AS (
@@ -406,24 +452,53 @@ def peak_rss(store: Store, sessions: int, backend: str) -> tuple[float, int]:
 
 
 def measure_tools(store: Store, days: list[dt.date], config: ScannerConfig, args) -> dict:
-    """Every tool's median seconds and result check; tapescan's first call on its own."""
+    """Every tool's median seconds and result check, from the store's files (tapescan without its panel cache),
+    then warm: tapescan from its panel cache, the peers from frames or tables already in memory. tapescan's
+    first call is timed on its own."""
     label = f"tapescan {args.backend.upper()}"
+    cold = Store(store.path, use_cache=False)
     started = time.perf_counter()
-    sweep(store, config, days[0], days[-1], backend=args.backend)
+    sweep(cold, config, days[0], days[-1], backend=args.backend)
     first_call = time.perf_counter() - started
-    seconds, ours = timed(lambda: sweep(store, config, days[0], days[-1], backend=args.backend), args.repeat)
+    seconds, ours = timed(lambda: sweep(cold, config, days[0], days[-1], backend=args.backend), args.repeat)
     print(f"{label}: {seconds:.2f} s, {len(ours):,} hits", file=sys.stderr)
     rows = {label: {"s": seconds, "result": f"{len(ours):,} hits", "repeat": args.repeat}}
-    peers = {"polars": lambda: polars_sweep(store, days, config), "DuckDB": lambda: duckdb_sweep(store, days, config)}
-    for name, peer in peers.items():
+    warm_rows = {}
+    if args.warm:
+        warm_rows[label] = tapescan_warm(store, days, config, args, ours)
+    peers = {"polars": (polars_sweep, PolarsWarm.load), "DuckDB": (duckdb_sweep, duckdb_warm)}
+    for name, (peer, load_warm) in peers.items():
         if args.peers and name.lower() not in args.peers:
             continue
         repeat = args.peer_repeat or args.repeat
-        peer_seconds, theirs = timed(peer, repeat)
+        peer_seconds, theirs = timed(lambda: peer(store, days, config), repeat)
         rows[name] = {"s": peer_seconds, "result": compare_hits(ours, theirs), "repeat": repeat}
         print(f"{name}: {peer_seconds:.2f} s, {rows[name]['result']}", file=sys.stderr)
-    return {"tools": rows, "first_call_s": first_call, "hits": len(ours), "label": label,
+        if args.warm:
+            warm = load_warm(store, days, config)
+            peer_seconds, theirs = timed(lambda: peer(store, days, config, warm), repeat)
+            warm_rows[name] = {"s": peer_seconds, "result": compare_hits(ours, theirs), "repeat": repeat}
+            print(f"{name} warm: {peer_seconds:.2f} s, {warm_rows[name]['result']}", file=sys.stderr)
+            del warm
+    return {"tools": rows, "warm": warm_rows, "first_call_s": first_call, "hits": len(ours), "label": label,
             "hits_per_session": ours.groupby("date").size()}
+
+
+def tapescan_warm(store: Store, days: list[dt.date], config: ScannerConfig, args, ours: pd.DataFrame) -> dict:
+    """tapescan's sweep with every session in its panel cache (built for the run, then cleared, so the store is
+    left as it was found): seconds, the build's seconds and size, and whether the hits equal the cold sweep's."""
+    first = calendar.sessions_before(days[0], look_back(config))[0]
+    started = time.perf_counter()
+    built = store.build_cache(first, days[-1], max_bytes=2**40)
+    build_seconds = time.perf_counter() - started
+    try:
+        seconds, hits = timed(lambda: sweep(store, config, days[0], days[-1], backend=args.backend), args.repeat)
+    finally:
+        store.cache.clear()
+    same = "same hits and values as without the cache" if hits.equals(ours) else "DIFFERENT from the cold sweep!"
+    print(f"tapescan warm: {seconds:.2f} s, {same}", file=sys.stderr)
+    return {"s": seconds, "result": same, "repeat": args.repeat, "build_s": build_seconds,
+            "cache_bytes": built.info.size}
 
 
 def main() -> None:
@@ -431,6 +506,8 @@ def main() -> None:
     parser.add_argument("--peer-repeat", type=int, help="Repeats of each peer (default: --repeat).")
     parser.add_argument("--peers", nargs="*", choices=["polars", "duckdb"], help="Only these peers (default: both).")
     parser.add_argument("--backend", choices=["cpu", "gpu"], default="cpu", help="tapescan's backend (peers: CPU).")
+    parser.add_argument("--no-warm", dest="warm", action="store_false",
+                        help="Skip the warm runs (tapescan's panel cache, the peers' in-memory frames).")
     args = parser.parse_args()
 
     store, days = market_store(args.symbols, args.sessions, args.start)
@@ -486,6 +563,20 @@ def report(results: dict, config: ScannerConfig) -> None:
     peers = [row["s"] for name, row in tools.items() if name != label]
     if peers:
         print(f"\nBest peer / tapescan: {min(peers) / base:.1f}x (goal: at least 5x).")
+    warm = results["warm"]
+    if warm:
+        ours = warm[label]
+        print(f"\nWarm (every session already decoded: tapescan from its panel cache, built in {ours['build_s']:.1f} s "
+              f"into {ours['cache_bytes'] / 1e9:.2f} GB; polars from one DataFrame per partition, DuckDB from one "
+              "in-memory table per partition, all loaded before the timing):\n")
+        print("| tool, warm | seconds | peer / tapescan | sessions/s | result |")
+        print("| --- | ---: | ---: | ---: | --- |")
+        for name, row in warm.items():
+            ratio = "—" if name == label else f"{row['s'] / ours['s']:.1f}x"
+            print(f"| {name} | {row['s']:.2f} | {ratio} | {sessions / row['s']:.1f} | {row['result']} |")
+        peers = [row["s"] for name, row in warm.items() if name != label]
+        if peers:
+            print(f"\nBest warm peer / tapescan warm: {min(peers) / ours['s']:.1f}x.")
     print("\nResults against tapescan (rows on (date, time, symbol); values relative 1e-9, undefined positions "
           "equal):\n")
     for name, row in tools.items():
