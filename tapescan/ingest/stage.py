@@ -96,34 +96,56 @@ class _Buffer:
         self.rows += len(part["ts"])
 
     def flush(self, result: StageResult) -> None:
-        """Spill the buffer: rows grouped by session (stable, so file order is kept within a session)."""
+        """Spill the buffer: rows grouped by session, in buffer order within a session (what a stable sort by
+        session gives), one IPC file per month and one record batch per session."""
         if not self.rows:
             return
-        columns = {name: np.concatenate([part[name] for part in self.parts]) for name in self.parts[0]}
-        order = np.argsort(columns["day"], kind="stable")
-        columns = {name: values[order] for name, values in columns.items()}
         dictionary = pa.array(list(self.symbols), pa.string())
-        days = columns.pop("day")
-        bounds = np.flatnonzero(np.diff(days)) + 1
-        starts, ends = np.r_[0, bounds], np.r_[bounds, len(days)]
-        months: dict[str, list[tuple[int, int, int]]] = {}
-        for start, end in zip(starts, ends):
-            day = int(days[start])
-            months.setdefault(f"{staged_date(day):%Y-%m}", []).append((day, int(start), int(end)))
-        for month, spans in months.items():
+        months: dict[str, list[tuple[int, pa.RecordBatch]]] = {}
+        for day, slices in sorted(_day_slices(self.parts).items()):
+            batch = _batch({name: _joined(part[name][start:end] for part, start, end in slices)
+                            for name in STAGED.names}, dictionary)
+            months.setdefault(f"{staged_date(day):%Y-%m}", []).append((day, batch))
+        for month, batches in months.items():
             path = self.task.staging / month / f"t{self.task.task_id:06d}-{self.flushes:04d}.arrow"
             path.parent.mkdir(parents=True, exist_ok=True)
             with pa.ipc.new_file(path, STAGED, options=IPC_OPTIONS) as writer:
-                for _, start, end in spans:
-                    writer.write_batch(_batch(columns, start, end, dictionary))
-            result.staged.append(StagedFile(path, tuple(day for day, _, _ in spans)))
+                for _, batch in batches:
+                    writer.write_batch(batch)
+            result.staged.append(StagedFile(path, tuple(day for day, _ in batches)))
         self.parts, self.rows = [], 0
         self.flushes += 1
 
 
-def _batch(columns: dict[str, np.ndarray], start: int, end: int, dictionary: pa.Array) -> pa.RecordBatch:
-    symbol = pa.DictionaryArray.from_arrays(pa.array(columns["symbol"][start:end], pa.int32()), dictionary)
-    arrays = [symbol] + [pa.array(columns[name][start:end]) for name in STAGED.names[1:]]
+def _day_slices(parts: list[dict[str, np.ndarray]]) -> dict[int, list[tuple[dict[str, np.ndarray], int, int]]]:
+    """Session day -> the (part, start, end) row ranges holding it, in part order.
+
+    Cheaper than sorting the whole buffer: a part (one block of one file) is almost always already in time
+    order, so its sessions are contiguous runs and only a part that is not gets sorted (stably), on its own.
+    Each row is then copied once, straight into its session's batch.
+    """
+    slices: dict[int, list[tuple[dict[str, np.ndarray], int, int]]] = {}
+    for part in parts:
+        days = part["day"]
+        if (np.diff(days) < 0).any():
+            order = np.argsort(days, kind="stable")
+            part = {name: values[order] for name, values in part.items()}
+            days = part["day"]
+        bounds = np.flatnonzero(np.diff(days)) + 1
+        for start, end in zip(np.r_[0, bounds], np.r_[bounds, len(days)]):
+            slices.setdefault(int(days[start]), []).append((part, int(start), int(end)))
+    return slices
+
+
+def _joined(pieces: Iterator[np.ndarray]) -> np.ndarray:
+    """One array of `pieces` (no copy for a single piece)."""
+    pieces = list(pieces)
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def _batch(columns: dict[str, np.ndarray], dictionary: pa.Array) -> pa.RecordBatch:
+    symbol = pa.DictionaryArray.from_arrays(pa.array(columns["symbol"], pa.int32()), dictionary)
+    arrays = [symbol] + [pa.array(columns[name]) for name in STAGED.names[1:]]
     return pa.RecordBatch.from_arrays(arrays, schema=STAGED)
 
 
