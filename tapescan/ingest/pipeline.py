@@ -20,6 +20,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
@@ -300,13 +301,22 @@ def _tasks(files: list[tuple[int, Source, FileInfo]], staging: Path, tz: str, wo
 
 
 def _start_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Worker processes for phase 1, started at once so that they import and warm up while files are
-    inspected; None for a single worker (everything runs in this process)."""
+    """Worker processes for phase 1; None for a single worker (everything runs in this process).
+
+    On Linux they are forked once this process has loaded the calendar and the compiled parser, so that they
+    start with both (and every module) in place: spawning, each one imported the package and built the
+    calendar again, about 2 s of CPU per worker. Elsewhere (fork is unsafe on macOS) they are spawned at
+    once, and import and warm up while files are inspected.
+    """
     if workers == 1:
         return None
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_leave_ctrl_c_to_parent)
-    for _ in range(workers):
-        pool.submit(_warm_up)
+    method = "fork" if sys.platform == "linux" else "spawn"
+    if method == "fork":
+        _warm_up()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method), initializer=_leave_ctrl_c_to_parent)
+    if method == "spawn":
+        for _ in range(workers):
+            pool.submit(_warm_up)
     return pool
 
 
@@ -351,7 +361,7 @@ def _run_stage(
     try:  # from the first submit: an interrupt anywhere below still waits for the running tasks
         for task in tasks:
             futures[pool.submit(stage, task)] = task
-        _warm_up()  # this process writes next; load the calendar while the workers parse
+        _warm_up()  # this process writes next; load the calendar while the workers parse (when spawned)
         for future in as_completed(futures):
             yield finished(futures[future], future.result())
     finally:
