@@ -2,6 +2,7 @@
 
 Time-zone-aware timestamps are written as ISO 8601 with their offset (`2024-01-02T09:30:00-05:00`) in text
 formats and as Arrow timestamps with their zone in Parquet; a `date` column of datetime.date as YYYY-MM-DD.
+CSV text is formatted by tapescan/csvtext.py (Arrow's kernels), the same bytes as pandas' to_csv of iso_text.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tapescan.csvtext import iso_timestamps, write_csv
 from tapescan.fsio import atomic_path
 
 
@@ -19,8 +21,7 @@ def iso_text(frame: pd.DataFrame) -> pd.DataFrame:
     for name in out.columns:
         column = out[name]
         if isinstance(column.dtype, pd.DatetimeTZDtype):
-            local = column.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-            out[name] = local.str.slice(0, -2) + ":" + local.str.slice(-2)
+            out[name] = iso_timestamps(column)
         elif name == "date" and column.dtype == object:
             out[name] = column.astype(str)
     return out
@@ -33,6 +34,7 @@ def write_frame_atomic(frame: pd.DataFrame, output: Path) -> None:
         if suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         elif suffix == ".csv":
-            iso_text(frame).to_csv(tmp, index=False)
+            with open(tmp, "wb") as fh:
+                write_csv(frame, fh)
         else:
             iso_text(frame).to_json(tmp, orient="records", indent=1)

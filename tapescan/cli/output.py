@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from rich.table import Table
 
 from tapescan.cli.context import stdout_console
+from tapescan.csvtext import header_text, write_csv
 from tapescan.errors import TapescanError
 from tapescan.frames import iso_text, write_frame_atomic
 from tapescan.fsio import atomic_path
@@ -73,10 +74,12 @@ def write_frame(frame: pd.DataFrame, output: Path) -> None:
 
 def show_frame(frame: pd.DataFrame, title: str | None = None) -> None:
     """Print `frame`: a table on a terminal, CSV in a pipe (so that scripts can read it)."""
-    text = iso_text(frame)
     if not sys.stdout.isatty():
-        text.to_csv(sys.stdout, index=False)
+        sys.stdout.flush()
+        write_csv(frame, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
         return
+    text = iso_text(frame)
     table = Table(title=title)
     for name in text.columns:
         table.add_column(str(name), justify="right" if pd.api.types.is_numeric_dtype(text[name]) else "left")
@@ -118,6 +121,6 @@ def frame_stream(output: Path, schema: pa.Schema) -> Iterator[Callable[[pd.DataF
                 yield lambda frame: writer.write_table(pa.Table.from_pandas(frame, schema=schema,
                                                                             preserve_index=False))
         else:
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                fh.write(",".join(schema.names) + "\n")
-                yield lambda frame: iso_text(frame).to_csv(fh, header=False, index=False)
+            with open(tmp, "wb") as fh:
+                fh.write(header_text(schema.names))
+                yield lambda frame: write_csv(frame, fh, header=False)
