@@ -27,8 +27,10 @@ from pandas.api.types import infer_dtype
 
 #: Rows formatted and written at a time: enough to amortise Arrow's per-call costs, few enough to stay small.
 BLOCK_ROWS = 65_536
-#: Float magnitudes below and from which repr writes an exponent (1e-05, 1e+16) where Arrow may not.
-REPR_FIXED = (1e-4, 1e16)
+#: Float magnitudes from and below which both repr and Arrow write fixed notation: repr writes an exponent below
+#: 1e-4 and from 1e16 (1e-05, 1e+16), Arrow below 1e-6 and from 1e10 (1.5e-7, 1e+10; its double-conversion
+#: settings: decimal exponents -6 to 10). Cells outside are formatted by numpy, as pandas does.
+FIXED_RANGE = (1e-4, 1e10)
 
 
 def _csv_quotes(char: str) -> bool:
@@ -73,15 +75,13 @@ def _numpy_text(values: np.ndarray) -> pa.Array:
 
 def _float_text(values: np.ndarray) -> pa.Array:
     """float64 cells: Arrow's shortest round-trip digits, made repr's form (`1.0` not `1`); NaN as null (an empty
-    field); the cells where the notation may differ (repr's exponent range, or Arrow's exponent from 1e10) go
-    through numpy as pandas does. Other float widths go through numpy whole."""
+    field); the cells outside FIXED_RANGE go through numpy as pandas does. Other float widths through numpy whole."""
     if values.dtype != np.float64:
         return _numpy_text(values)
     text = pc.cast(pa.array(values, from_pandas=True), pa.string())
     with np.errstate(invalid="ignore"):
         finite, size = np.isfinite(values), np.abs(values)
-        odd = finite & (values != 0) & ((size < REPR_FIXED[0]) | (size >= REPR_FIXED[1]))
-        odd |= pc.match_substring(text, "e").fill_null(False).to_numpy(zero_copy_only=False)
+        odd = finite & (values != 0) & ((size < FIXED_RANGE[0]) | (size >= FIXED_RANGE[1]))
         whole = finite & ~odd & (values == np.trunc(values))
     if whole.any():
         mask = pa.array(whole)

@@ -35,7 +35,8 @@ def csv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes:
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8) | st.sampled_from(
     ["", ",", '"', "\n", "\r", "a,b", 'say "hi"', "two\nlines", " ", "None", "nan"])
 floats = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
-    [0.0, -0.0, 1.0, 0.1, 1e16, 9999999999999998.0, 1e15, 1e-4, 9.999999999999999e-05, 1e-5, 5e-324, 1e22, 100.0])
+    [0.0, -0.0, 1.0, 0.1, 1e16, 9999999999999998.0, 1e15, 1e10, 9999999999.999998, 12345678901.5, 1e-4,
+     9.999999999999999e-05, 1e-5, 1e-6, 9.99e-7, 5e-324, 1e22, 100.0])
 
 
 @st.composite
