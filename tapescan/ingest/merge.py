@@ -78,12 +78,18 @@ def merge_session(read: SessionBatches) -> SessionMerge:
     keep = ~repeat & ~conflict
     settled = ~conflict
     return SessionMerge(
-        bars=table.filter(pa.array(keep)).select(INPUT_BARS.names),
+        bars=_rows(table, keep).select(INPUT_BARS.names),
         source=source[keep],
         duplicate_source=source[settled],
         duplicate_count=count[settled] - keep[settled],
         conflicts=_conflicts(read, table.filter(pa.array(conflict & ~repeat)).select(["symbol", "ts"])),
     )
+
+
+def _rows(table: pa.Table, mask: np.ndarray) -> pa.Table:
+    """The rows of `table` where `mask` holds; `table` itself when it holds everywhere (the usual session, with
+    no duplicates), where filtering copies every column for nothing (0.15 s of a 0.3 s merge, 877,420 rows)."""
+    return table if mask.all() else table.filter(pa.array(mask))
 
 
 def _store_rows(batch: pa.RecordBatch) -> pa.Table:
