@@ -138,3 +138,19 @@ def test_compiled_parser_reads_every_clean_block_exactly(name, data):
     block = data.draw(clean_blocks(name))
     assert parse_fixed(block, fast_layout(layout), layout.delimiter) is not None
     assert_same(parse_block(block, layout, 3), general_path(block, layout, 3))
+
+
+@pytest.mark.parametrize("odd", [
+    b"2024-01-02 09:31:00,1,2,1\n",  # a short line: the line break comes where a price should end
+    b"2024-01-02 09:31:00,1,2,1,1.5,10\r5\n",  # a carriage return inside the volume
+    b"2024-01-02 09:31:00,1,2,1,1.5,10\r\r\n",  # two before the line break
+    b"2024-01-02 09:31\n",  # a line break inside the time stamp
+    b"2024-01-02 09:31:00,1,2,1,1.5,10,7\n",  # a field too many
+])
+def test_a_line_cut_short_or_run_on_sends_the_block_the_general_way(odd):
+    """The compiled parser reads each line in one pass, finding its end as it goes: a line break or carriage
+    return where a field should continue or end makes it give up, never read into the next line."""
+    layout = LAYOUTS["firstrate"]
+    block = CLEAN["firstrate"] + odd + b"2024-01-02 09:32:00,1,2,1,1.5,10\n"
+    assert parse_fixed(block, fast_layout(layout), layout.delimiter) is None
+    assert_same(parse_block(block, layout, 1), general_path(block, layout, 1))

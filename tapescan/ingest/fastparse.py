@@ -111,15 +111,22 @@ def _stamp(data, at, end, shape, delim):
 
 
 @njit(cache=True)
-def _number(data, at, end, stop, powers, integer):
-    """(value, position after the number and `stop`), or (nan, -1) when it is not exactly readable."""
-    negative = at < end and data[at] == 45
+def _number(data, at, stop, powers, integer):
+    """(value, position of the `stop` byte ending it), or (nan, -1) when it is not exactly readable.
+
+    An integer (the volume, the line's last field) also ends at a carriage return; the caller checks what
+    follows it.
+    """
+    n = len(data)
+    negative = at < n and data[at] == 45
     i = at + 1 if negative else at
     mantissa = 0
     digits = 0
     decimals = -1
-    while i < end and data[i] != stop:
+    while i < n:
         c = data[i]
+        if c == stop or (integer and c == 13):
+            break
         if c == 46 and decimals < 0 and not integer:
             decimals = 0
         elif 48 <= c <= 57:
@@ -129,43 +136,45 @@ def _number(data, at, end, stop, powers, integer):
             if decimals >= 0:
                 decimals += 1
         else:
-            return np.nan, -1
+            return np.nan, -1  # another byte, a line break in a price field included (a short line)
         i += 1
     start_digits = at + 1 if negative else at
-    if i == start_digits or data[start_digits] == 46 or data[i - 1] == 46 or digits > _MAX_DIGITS:
-        return np.nan, -1  # empty, ".5" or "5." (read only as Arrow surely reads them), or too many digits
+    if i == n or i == start_digits or data[start_digits] == 46 or data[i - 1] == 46 or digits > _MAX_DIGITS:
+        return np.nan, -1  # no end, empty, ".5" or "5." (read only as Arrow surely reads them), or too many digits
     if decimals > 22:
         return np.nan, -1
     value = mantissa / powers[decimals] if decimals > 0 else float(mantissa)
     if negative:
         value = -value
-    return value, i + 1
+    return value, i
 
 
 @njit(cache=True)
 def _parse(data, shape, delim, powers, out_ns, prices, volume, starts, ends):
-    """Fill the outputs line by line; return the number of lines read (fewer: give up on the block)."""
+    """Fill the outputs line by line, in one pass over each line's bytes; return the number of lines read
+    (fewer: give up on the block)."""
     n = len(data)
     at = 0
     row = 0
-    while at < n:
-        end = at
-        while end < n and data[end] != 10:
-            end += 1
-        if end == n:
-            return row
-        content_end = end - 1 if end > at and data[end - 1] == 13 else end
-        seconds, pos = _stamp(data, at, content_end, shape, delim)
+    while at < n and row < len(out_ns):
+        # a line break inside the stamp fails its checks: every byte of it is checked as a digit or a separator
+        seconds, pos = _stamp(data, at, n, shape, delim)
         if pos < 0:
             return row
         for field in range(4):
-            value, pos = _number(data, pos, content_end, delim, powers, False)
-            if pos < 0 or pos > content_end:
+            value, pos = _number(data, pos, delim, powers, False)
+            if pos < 0:
                 return row
             prices[field, row] = value
-        count, after = _number(data, pos, content_end, 10, powers, True)
-        if after < 0 or after - 1 != content_end:
+            pos += 1
+        count, end = _number(data, pos, 10, powers, True)
+        if end < 0:
             return row
+        content_end = end
+        if data[end] == 13:  # \r\n
+            end += 1
+            if end == n or data[end] != 10:
+                return row
         volume[row] = np.int64(count)
         out_ns[row] = seconds * NS_PER_SECOND
         starts[row] = at
