@@ -19,7 +19,7 @@ space  := $(empty) $(empty)
 wanted = $(strip $(1) $(GPU_EXTRA))
 extras = '.$(if $(wanted),[$(subst $(space),$(comma),$(wanted))])'
 
-.PHONY: demo test test-cpu test-cudasim gpu check-gpu-install bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu bench-replay bench-backtest install install-test clean
+.PHONY: demo test test-cpu test-cudasim gpu check-gpu-install bench bench-store bench-ingest bench-analytics bench-scanner bench-gpu bench-replay bench-backtest bench-sweep-output install install-test clean
 
 demo: $(VENV)/.installed-base
 	$(BIN)/tapescan demo
@@ -35,7 +35,7 @@ test-cpu: $(VENV)/.installed-test
 test-cudasim: $(VENV)/.installed-test
 	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/cudasim
 
-bench: bench-store bench-ingest bench-analytics bench-scanner bench-replay bench-backtest
+bench: bench-store bench-ingest bench-analytics bench-scanner bench-replay bench-backtest bench-sweep-output
 
 bench-store: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_store.py
@@ -54,6 +54,10 @@ bench-replay: $(VENV)/.installed-bench
 
 bench-backtest: $(VENV)/.installed-bench
 	$(BIN)/python bench/bench_backtest.py
+
+# A sweep written to .csv and .parquet by the tapescan command against a polars program, whole processes.
+bench-sweep-output: $(VENV)/.installed-bench
+	$(BIN)/python bench/bench_sweep_output.py
 
 # The analytics benchmark with the GPU path added (needs a usable GPU and the gpu-cu12/gpu-cu13 extra).
 bench-gpu: $(VENV)/.installed-bench
