@@ -132,7 +132,7 @@ def _simulate(drivers, bars) -> None:
 def _place_a_session(panel) -> None:
     """The panel builders (empty every cell, place every bar) on the bars of `panel`, the GPU one and the CPU
     one the store reader runs, and the store writer's daily values of each symbol's run of rows."""
-    from tapescan.cpu_fallback.place import empty_panel, place_chunk
+    from tapescan.cpu_fallback.place import place_chunk
     from tapescan.cpu_fallback.session import daily_values_of_runs
     from tapescan.gpu.panels import FlatColumns, place_columns
 
@@ -142,10 +142,9 @@ def _place_a_session(panel) -> None:
     flat = FlatColumns(panel.symbols, panel.minutes, np.arange(len(panel.symbols), dtype=np.int32),
                        rows.astype(np.int32), ts, values)
     place_columns(panel.date, flat)
-    shape = (len(flat.minutes), len(flat.row_names))
-    views = [np.empty(shape, dtype) for dtype in (np.float64,) * 4 + (np.int64, np.bool_)]
-    empty_panel(*views)
-    place_chunk(flat.lookup, flat.codes, flat.ts, flat.minutes[0].value, *values, *views)
+    shape = (len(flat.row_names), len(flat.minutes))
+    panel_arrays = [np.zeros(shape, dtype) for dtype in (np.float64,) * 4 + (np.int64, np.bool_)]
+    place_chunk(flat.lookup, flat.codes, flat.ts, flat.minutes[0].value, *values, *panel_arrays)
     daily_values_of_runs(*values[:4], values[4], np.ones(len(rows), bool), np.flatnonzero(np.diff(rows, prepend=-1)))
 
 

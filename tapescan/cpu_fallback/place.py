@@ -1,25 +1,30 @@
-"""CPU drivers of the panel-placing kernels: empty every cell, then place a run of bars, each in parallel."""
+"""CPU driver of the panel-placing kernel: a run of stored bars (one Arrow chunk) written into a panel.
+
+Serial and without the GIL: a sweep or backtest reads and places the next session on a reader thread while the
+main thread runs the parallel compute kernels and builds results in Python, so the placing takes one core and
+leaves the interpreter free, instead of competing for every core and holding the GIL.
+"""
 
 from __future__ import annotations
 
-from numba import njit, prange
+from numba import njit
 
-from tapescan.kernels.place import empty_cell, place_bar
-
-
-@njit(parallel=True, cache=True)
-def empty_panel(open_, high, low, close, volume, mask):
-    """Mark every cell of the [minute x symbol] views (open_ ... mask) absent."""
-    minutes, symbols = mask.shape
-    for s in prange(symbols):
-        for m in range(minutes):
-            empty_cell(open_, high, low, close, volume, mask, m, s)
+from tapescan.kernels.place import bar_minute
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def place_chunk(lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
-               open_, high, low, close, volume, mask):
-    """Put a run of stored bars (one Arrow chunk, say) into the [minute x symbol] views (open_ ... mask)."""
-    for i in prange(codes.shape[0]):
-        place_bar(i, lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
-                  open_, high, low, close, volume, mask)
+                open_, high, low, close, volume, mask):
+    """Put stored bar i in cell (lookup[codes[i]], bar_minute) of the [symbol x minute] panel (open_ ... mask),
+    for every bar of the run; bars without a cell are skipped."""
+    minutes = mask.shape[1]
+    for i in range(codes.shape[0]):
+        row = lookup[codes[i]]
+        minute = bar_minute(row, ts[i], start_ns, minutes)
+        if minute >= 0:
+            open_[row, minute] = bar_open[i]
+            high[row, minute] = bar_high[i]
+            low[row, minute] = bar_low[i]
+            close[row, minute] = bar_close[i]
+            volume[row, minute] = bar_volume[i]
+            mask[row, minute] = True

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from tapescan.store.reader import SessionPanel
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, nogil=True, cache=True, error_model="numpy")
 def _scan(high, low, close, volume, mask, visible, clock, clock_visible, eligible, prev_close, tod_sum,
           tod_defined, tod_n, bounds, first_hit, passed, values, clock_volume, traded):
     """`scan_symbol` for every row: passed [symbol x time], values [field x symbol x time], clock_volume

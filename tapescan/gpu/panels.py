@@ -20,7 +20,7 @@ from numba import cuda
 
 from tapescan import calendar
 from tapescan.gpu.launch import THREADS_PER_BLOCK, stride_launch
-from tapescan.kernels.place import empty_cell, place_bar
+from tapescan.kernels.place import bar_minute, empty_cell
 from tapescan.store import SessionPanel, Store
 from tapescan.store.integrity import verified_bytes
 from tapescan.store.reader import SESSION_COLUMNS, session_entry
@@ -80,9 +80,17 @@ def _empty_kernel(open_, high, low, close, volume, mask):
 def _place_kernel(lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
                   open_, high, low, close, volume, mask):
     first, stride = cuda.grid(1), cuda.gridsize(1)
+    minutes = mask.shape[0]
     for i in range(first, codes.shape[0], stride):
-        place_bar(i, lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
-                  open_, high, low, close, volume, mask)
+        row = lookup[codes[i]]
+        minute = bar_minute(row, ts[i], start_ns, minutes)
+        if minute >= 0:
+            open_[minute, row] = bar_open[i]
+            high[minute, row] = bar_high[i]
+            low[minute, row] = bar_low[i]
+            close[minute, row] = bar_close[i]
+            volume[minute, row] = bar_volume[i]
+            mask[minute, row] = True
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Placing a session's stored bars into a dense panel: the scalar logic shared by the CPU reader
 (tapescan/cpu_fallback/place.py) and the GPU loader (tapescan/gpu/panels.py).
 
-Both write panels seen as [minute x symbol] arrays (the CPU driver passes transposed views of its
-[symbol x minute] panel), one cell or one bar at a time; cells never collide, since the store holds at most
-one bar per (symbol, minute).
+Each driver gives a bar its cell with `bar_minute` and writes the bar there (the CPU into its [symbol x minute]
+panel, the GPU into [minute x symbol]); cells never collide, since the store holds at most one bar per (symbol,
+minute). `empty_cell` marks a device cell absent (the host allocates its panel already empty).
 """
 
 from __future__ import annotations
@@ -26,17 +26,15 @@ def empty_cell(open_, high, low, close, volume, mask, minute, symbol):
 
 
 @scalar
-def place_bar(i, lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
-              open_, high, low, close, volume, mask):
-    """Put stored bar i in its cell: row lookup[codes[i]] (skipped when -1), minute (ts - start) // 1 minute
-    (skipped outside the panel's minutes: an extended-hours bar in a regular-session panel, as the store's
-    `extended` column would say, since both come from the same calendar bounds)."""
-    row = lookup[codes[i]]
-    minute = (ts[i] - start_ns) // NS_PER_MINUTE
-    if row >= 0 and 0 <= minute < mask.shape[0]:
-        open_[minute, row] = bar_open[i]
-        high[minute, row] = bar_high[i]
-        low[minute, row] = bar_low[i]
-        close[minute, row] = bar_close[i]
-        volume[minute, row] = bar_volume[i]
-        mask[minute, row] = True
+def bar_minute(row, ts, start_ns, minutes):
+    """The panel minute of a bar of panel row `row` starting at `ts` (ns since the epoch), or -1 when the bar has
+    no cell: row -1 (a symbol not wanted) or a minute outside the panel's `minutes` (an extended-hours bar in a
+    regular-session panel, exactly as the store's `extended` column would say: both come from the calendar's
+    session bounds).
+
+    Scalars only: a jitable inlined into the per-bar loop with array arguments costs the CPU a reference count
+    per array per bar (six times the loop's own work, measured)."""
+    minute = (ts - start_ns) // NS_PER_MINUTE
+    if row < 0 or minute < 0 or minute >= minutes:
+        return -1
+    return minute

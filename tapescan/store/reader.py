@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from tapescan import calendar
 from tapescan.calendar import NS_PER_MINUTE
-from tapescan.cpu_fallback.place import empty_panel, place_chunk
+from tapescan.cpu_fallback.place import place_chunk
 from tapescan.errors import StoreError
 from tapescan.store.integrity import read_files, read_table
 from tapescan.store.manifest import FileEntry, Manifest
@@ -165,14 +165,13 @@ def read_session(
                                                                 len(chunk.ts)] or [np.empty(0, np.int64)]))
     row_names = _row_names(chunks, minutes, symbols)
     shape = (len(row_names), len(minutes))
-    arrays = {name: np.empty(shape) for name in PRICE_FIELDS}
-    volume, mask = np.empty(shape, dtype=np.int64), np.empty(shape, dtype=bool)
-    views = (*(arrays[name].T for name in PRICE_FIELDS), volume.T, mask.T)
-    empty_panel(*views)
+    arrays = {name: np.full(shape, np.nan) for name in PRICE_FIELDS}
+    volume, mask = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool)
     rows = pd.Index(row_names)
     for chunk in chunks:
         lookup = rows.get_indexer(chunk.names).astype(np.int32)
-        place_chunk(lookup, chunk.codes, chunk.ts, minutes[0].value, *chunk.values, *views)
+        place_chunk(lookup, chunk.codes, chunk.ts, minutes[0].value, *chunk.values,
+                    *(arrays[name] for name in PRICE_FIELDS), volume, mask)
     return SessionPanel(date=day, symbols=row_names.astype(str), minutes=minutes, volume=volume, mask=mask, **arrays)
 
 
