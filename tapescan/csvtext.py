@@ -31,6 +31,9 @@ BLOCK_ROWS = 65_536
 #: 1e-4 and from 1e16 (1e-05, 1e+16), Arrow below 1e-6 and from 1e10 (1.5e-7, 1e+10; its double-conversion
 #: settings: decimal exponents -6 to 10). Cells outside are formatted by numpy, as pandas does.
 FIXED_RANGE = (1e-4, 1e10)
+#: Wall-clock seconds since 1970 of 1000-01-01 and 10000-01-01: the years every formatter writes with 4 digits.
+WALL_YEARS = ((dt.date(1000, 1, 1) - dt.date(1970, 1, 1)).days * 86_400,
+              ((dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days + 1) * 86_400)
 
 
 def _csv_quotes(char: str) -> bool:
@@ -91,23 +94,31 @@ def _float_text(values: np.ndarray) -> pa.Array:
     return text
 
 
+@functools.cache
+def _clock_texts() -> pa.Array:
+    """`HH:MM:SS` of every second of a day, taken by index (Arrow's strftime costs microseconds a value)."""
+    return pa.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], pa.string())
+
+
 def _timestamp_text(column: pd.Series) -> pa.Array:
-    """Time-zone-aware timestamps as iso_timestamps writes them: Arrow formats the wall clock, Python each
-    distinct offset; years outside 1000-9999 (which strftime does not pad alike) go through iso_timestamps."""
+    """Time-zone-aware timestamps as iso_timestamps writes them: the wall clock (pandas' zone conversion) floored
+    to the second, its date cast by Arrow and its clock taken from a table, each distinct offset formatted by
+    Python; years outside WALL_YEARS (which strftime does not pad alike) go through iso_timestamps."""
     missing = column.isna().to_numpy()
     wall = column.dt.tz_localize(None).to_numpy()
-    unit_ns = np.timedelta64(1, "s") // np.timedelta64(1, np.datetime_data(wall.dtype)[0])
-    ticks = wall.view("int64")
+    per_second = np.timedelta64(1, "s") // np.timedelta64(1, np.datetime_data(wall.dtype)[0])
     utc = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().view("int64")
-    seconds = np.where(missing, 0, ticks // unit_ns)
-    text = pc.strftime(pa.array(seconds).cast(pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
-    offsets, which = np.unique(np.where(missing, 0, (ticks - utc) // unit_ns), return_inverse=True)
+    seconds = np.where(missing, 0, wall.view("int64") // per_second)
+    odd = ~missing & ((seconds < WALL_YEARS[0]) | (seconds >= WALL_YEARS[1]))
+    seconds[odd] = 0
+    days = pa.array((seconds // 86_400).astype(np.int32)).cast(pa.date32())
+    offsets, which = np.unique(np.where(missing, 0, (wall.view("int64") - utc) // per_second), return_inverse=True)
     zones = [dt.datetime(2000, 1, 1, tzinfo=dt.timezone(dt.timedelta(seconds=int(s)))).strftime("%z")
              for s in offsets]
-    zone_text = pc.take(pa.array([z[:-2] + ":" + z[-2:] for z in zones], pa.string()), pa.array(which.ravel()))
-    text = pc.binary_join_element_wise(text, zone_text, "")
-    years = pc.year(pa.array(seconds).cast(pa.timestamp("s"))).to_numpy()
-    odd = ~missing & ((years < 1000) | (years > 9999))
+    stamp = pc.binary_join_element_wise(pc.cast(days, pa.string()), pc.take(_clock_texts(), pa.array(seconds % 86_400)),
+                                        "T")
+    zone = pc.take(pa.array([z[:-2] + ":" + z[-2:] for z in zones], pa.string()), pa.array(which.ravel()))
+    text = pc.binary_join_element_wise(stamp, zone, "")
     if odd.any():
         text = pc.replace_with_mask(text, pa.array(odd), pa.array(iso_timestamps(column[odd]).to_numpy(), pa.string()))
     return pc.if_else(pa.array(missing), "", text)
