@@ -17,7 +17,7 @@ import pandas as pd
 
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
-from tapescan.analytics.volume import CLOCK_MINUTES, bars_ended, clock_minutes, clock_times
+from tapescan.analytics.volume import CLOCK_MINUTES, bars_ended, clock_minutes, clock_ns
 from tapescan.kernels.scan import ScanGrid, TodSum
 
 
@@ -84,7 +84,7 @@ def scan_cells(panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray, p
     for every symbol."""
     symbols = panel.shape[0]
     visible = bars_ended(panel.minutes, times)
-    clock_visible = bars_ended(panel.minutes, clock_times(panel.date))
+    clock_visible = bars_ended(panel.minutes, clock_ns(panel.date))
     clock = clock_minutes(panel.date, times)
     if tod is None:
         window = TodSum(np.zeros((symbols, CLOCK_MINUTES), np.int64), np.zeros(symbols, bool), 1)

@@ -7,6 +7,9 @@ bars known by then; after an early close it stays at the day's total, before a l
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -14,7 +17,7 @@ from tapescan import calendar
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.window import SessionWindow
-from tapescan.calendar import ONE_MINUTE
+from tapescan.calendar import NS_PER_MINUTE, NS_PER_SECOND
 from tapescan.cpu_fallback.tod import relative_volumes
 from tapescan.errors import TapescanError
 
@@ -23,33 +26,50 @@ CLOCK_MINUTES = calendar.REGULAR_MINUTES  # 09:31 ... 16:00
 
 def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
     """The clock grid on `day`: 09:31, 09:32, ..., 16:00 ET."""
-    return _regular_open(day) + pd.to_timedelta(np.arange(1, CLOCK_MINUTES + 1), unit="min")
+    return pd.DatetimeIndex(clock_ns(day), tz="UTC").tz_convert(calendar.ET)
+
+
+def clock_ns(day: calendar.DateLike) -> np.ndarray:
+    """The clock grid on `day` as ns since the epoch."""
+    return _regular_open_ns(calendar.to_date(day)) + NS_PER_MINUTE * np.arange(1, CLOCK_MINUTES + 1, dtype=np.int64)
 
 
 def clock_minutes(day: calendar.DateLike, moments: pd.DatetimeIndex) -> np.ndarray:
     """Each moment's clock minute on `day`'s grid (09:31:00-09:31:59 -> 0, ..., 16:00 -> 389), -1 off the grid:
     the position of the time-of-day volume a moment's session volume is compared with."""
-    clock = ((pd.DatetimeIndex(moments) - _regular_open(day)) // ONE_MINUTE).to_numpy(np.int64) - 1
+    clock = (epoch_ns(moments) - _regular_open_ns(calendar.to_date(day))) // NS_PER_MINUTE - 1
     return np.where((clock >= 0) & (clock < CLOCK_MINUTES), clock, -1)
 
 
-def _regular_open(day: calendar.DateLike) -> pd.Timestamp:
-    """09:30 ET on `day`, where the clock grid starts (whatever time the session opened)."""
-    return pd.Timestamp(f"{calendar.to_date(day)} 09:30", tz=calendar.ET)
+@functools.lru_cache(maxsize=16384)
+def _regular_open_ns(day: dt.date) -> int:
+    """09:30 ET on `day` (ns since the epoch), where the clock grid starts (whatever time the session opened)."""
+    return pd.Timestamp(dt.datetime.combine(day, dt.time(9, 30)), tz=calendar.ET).value
 
 
-def bars_ended(minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex) -> np.ndarray:
+def epoch_ns(moments: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
+    """ns since the epoch of each moment (an int64 array is taken as such): integer arithmetic on times costs
+    microseconds where pandas' datetime arithmetic costs a millisecond a call."""
+    if isinstance(moments, np.ndarray):
+        return moments
+    return moments.asi8 * (NS_PER_SECOND // _TICKS_PER_SECOND[moments.unit])
+
+
+_TICKS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+
+
+def bars_ended(minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     """How many of a panel's minutes (bars, one a minute from minutes[0]) have ended at each moment."""
     if not len(minutes):
         return np.zeros(len(moments), dtype=np.int64)
-    ended = ((moments - minutes[0]) // ONE_MINUTE).to_numpy(np.int64)
+    ended = (epoch_ns(moments) - minutes[0].value) // NS_PER_MINUTE
     return np.clip(ended, 0, len(minutes))
 
 
 def clock_volume(panel: AnyPanel, backend: Backend = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Cumulative volume of each symbol at each clock minute [symbol x 390], and which symbols traded; the scan
     kernel records the same (tapescan/kernels/tod.py `clock_volumes`)."""
-    return compute_for(backend).clock_volume(panel, bars_ended(panel.minutes, clock_times(panel.date)))
+    return compute_for(backend).clock_volume(panel, bars_ended(panel.minutes, clock_ns(panel.date)))
 
 
 def tod_average_volume(history: np.ndarray, present: np.ndarray, backend: Backend = "auto") -> np.ndarray:
