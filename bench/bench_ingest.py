@@ -21,7 +21,9 @@ cache (they are read once before the first timing): parse and ingest rates, not 
 of corpus text.
 
 Run: `.venv/bin/python bench/bench_ingest.py` (1 GB; `--bytes 100000000` for a quick run).
-Compile time: none here (no numba kernels on these paths).
+Compile time: the ingest's compiled parser (numba, cache=True) is compiled on its first use after an install
+or an edit of tapescan/ingest/fastparse.py (about 2 s, once); run the benchmark a second time for a figure
+without it. On Linux the ingest forks its workers, which inherit the loaded parser and calendar.
 """
 
 from __future__ import annotations
