@@ -540,6 +540,20 @@ def main() -> None:
         args.json.write_text(json.dumps(results, indent=1, default=str))
 
 
+def print_table(rows: dict, label: str, sessions: int, first: str, last: str, cell) -> None:
+    """One Markdown table of tools (seconds, ratio to tapescan, sessions/s, `cell(row)`), then the best peer's
+    ratio."""
+    base = rows[label]["s"]
+    print(f"| {first} | seconds | peer / tapescan | sessions/s | {last} |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, row in rows.items():
+        ratio = "—" if name == label else f"{row['s'] / base:.1f}x"
+        print(f"| {name} | {row['s']:.2f} | {ratio} | {sessions / row['s']:.1f} | {cell(row)} |")
+    peers = [row["s"] for name, row in rows.items() if name != label]
+    if peers:
+        print(f"\nBest peer / tapescan: {min(peers) / base:.1f}x.")
+
+
 def report(results: dict, config: ScannerConfig) -> None:
     """Print the results as Markdown, ready for bench/RESULTS.md."""
     sessions, label = results["sessions"], results["label"]
@@ -555,28 +569,15 @@ def report(results: dict, config: ScannerConfig) -> None:
           f"{results['hits']:,} hits.\n")
     print("Config (docs/spec/metrics.md \"Scanner semantics\"; every trailing block and relative_volume over 10 sessions):\n")
     print("```json\n" + json.dumps(CONFIG) + "\n```\n")
-    print("| tool | seconds | peer / tapescan | sessions/s | runs (median) |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, row in tools.items():
-        ratio = "—" if name == label else f"{row['s'] / base:.1f}x"
-        print(f"| {name} | {row['s']:.2f} | {ratio} | {sessions / row['s']:.1f} | {row['repeat']} |")
-    peers = [row["s"] for name, row in tools.items() if name != label]
-    if peers:
-        print(f"\nBest peer / tapescan: {min(peers) / base:.1f}x (goal: at least 5x).")
+    print_table(tools, label, sessions, "tool", "runs (median)", lambda row: row["repeat"])
+    print("(Goal: at least 5x.)")
     warm = results["warm"]
     if warm:
         ours = warm[label]
         print(f"\nWarm (every session already decoded: tapescan from its panel cache, built in {ours['build_s']:.1f} s "
               f"into {ours['cache_bytes'] / 1e9:.2f} GB; polars from one DataFrame per partition, DuckDB from one "
               "in-memory table per partition, all loaded before the timing):\n")
-        print("| tool, warm | seconds | peer / tapescan | sessions/s | result |")
-        print("| --- | ---: | ---: | ---: | --- |")
-        for name, row in warm.items():
-            ratio = "—" if name == label else f"{row['s'] / ours['s']:.1f}x"
-            print(f"| {name} | {row['s']:.2f} | {ratio} | {sessions / row['s']:.1f} | {row['result']} |")
-        peers = [row["s"] for name, row in warm.items() if name != label]
-        if peers:
-            print(f"\nBest warm peer / tapescan warm: {min(peers) / ours['s']:.1f}x.")
+        print_table(warm, label, sessions, "tool, warm", "result", lambda row: row["result"])
     print("\nResults against tapescan (rows on (date, time, symbol); values relative 1e-9, undefined positions "
           "equal):\n")
     for name, row in tools.items():
