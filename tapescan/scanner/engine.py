@@ -46,7 +46,7 @@ from tapescan.scanner.config import DEFAULT_DAYS, ConfigLike, FilterBounds, Scan
 from tapescan.scanner.diagnostics import Diagnostic, DiagnosticHandler, diagnose, range_diagnostics, warn_in_python
 from tapescan.scanner.groups import known_groups
 from tapescan.scanner.universe import Universe, resolve_universe
-from tapescan.store import Store
+from tapescan.store import SessionPanel, Store
 
 #: Columns of a scan's or sweep's result, in order (docs/spec/interfaces.md).
 SCAN_COLUMNS = ["date", "time", "symbol", "price", "change_pct", "range_pct", "session_volume", "avg_volume",
@@ -120,22 +120,24 @@ class _Sweeper:
 
     def fetch(self, day: dt.date) -> object:
         """The reading half of `read_panel` (run on the reader thread): D's bars from the store, as a host
-        panel on the CPU backend or as flat columns for the device (kernels run on the main thread only); None
-        when the universe holds no stored symbol (nothing to read)."""
+        panel on the CPU backend or when the panel cache holds D, else as flat columns for the device (kernels
+        run on the main thread only); None when the universe holds no stored symbol (nothing to read)."""
         if not self.rows:
             return None
         if self.compute.on_gpu:
             from tapescan.gpu.panels import read_columns
 
-            return read_columns(self.store, day, self.rows)
+            cached = self.store.read_cached_session(day, self.rows)
+            return cached if cached is not None else read_columns(self.store, day, self.rows)
         return self.store.read_session(day, self.rows)
 
     def ready(self, day: dt.date, fetched: object) -> AnyPanel:
-        """The panel from what `fetch` read: built on the device on the GPU backend."""
+        """The panel from what `fetch` read: on the device on the GPU backend (a cached host panel copied, flat
+        columns placed there)."""
         if self.compute.on_gpu and fetched is not None:
-            from tapescan.gpu.panels import place_columns
+            from tapescan.gpu.panels import DevicePanel, place_columns
 
-            return place_columns(day, fetched)
+            return DevicePanel.from_host(fetched) if isinstance(fetched, SessionPanel) else place_columns(day, fetched)
         return fetched
 
     def read_panel(self, day: dt.date) -> AnyPanel:

@@ -112,6 +112,12 @@ class Store:
         """One session as dense [symbol x minute] arrays plus a presence mask."""
         return self._retrying(self._read_session, calendar.to_date(day), symbols, extended_hours)
 
+    def read_cached_session(self, day: calendar.DateLike, symbols: list[str] | None = None) -> SessionPanel | None:
+        """`day`'s regular-session panel from the panel cache; None when the cache lacks it (or is not used)."""
+        if not self.use_cache:
+            return None
+        return self.cache.read(self.manifest(), calendar.to_date(day), symbols)
+
     def _read_session(self, root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
                       extended_hours: bool) -> SessionPanel:
         """`day`'s panel from the cache when it holds the session (regular hours only), else from its file."""

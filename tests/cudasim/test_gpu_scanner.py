@@ -31,3 +31,19 @@ def test_gpu_sweep_is_identical_to_the_cpu_sweep(scanner_store):
     config = ScannerConfig.model_validate(FILTERED | {"interval_minutes": 1})
     pd.testing.assert_frame_equal(sweep(store, config, *SWEEP, backend="gpu"),
                                   sweep(store, config, *SWEEP, backend="cpu"), check_exact=True)
+
+
+def test_a_gpu_sweep_from_the_panel_cache_is_identical_to_the_cpu_sweep(tmp_path, monkeypatch):
+    """Cached sessions go to the device as whole host panels (not placed from Parquet columns there)."""
+    import tapescan.gpu.panels
+    from tapescan.store import Store
+    from tests.scanner_market import scanner_market
+
+    store = Store.create(tmp_path / "store")
+    scanner_market(store)
+    config = ScannerConfig.model_validate(FILTERED | {"interval_minutes": 1})
+    expected = sweep(Store(store.path, use_cache=False), config, *SWEEP, backend="cpu")
+    store.build_cache(store.sessions()[0], SWEEP[1])
+    assert store.read_cached_session(SWEEP[1]) is not None
+    monkeypatch.setattr(tapescan.gpu.panels, "read_columns", lambda *args: pytest.fail("read from Parquet"))
+    pd.testing.assert_frame_equal(sweep(store, config, *SWEEP, backend="gpu"), expected, check_exact=True)
