@@ -3,7 +3,8 @@ against a standalone polars program that computes the same sweep and writes the 
 
 Measures, on the cached synthetic market of bench_analytics.py (default 1,000 symbols x 31 sessions from
 2024-01-02), the whole process of each (interpreter start, imports, numba cache load, reading the store,
-the sweep, writing the file), wall seconds as a median of --repeat rounds whose order alternates, and the peak
+the sweep, writing the file; numba's cache warmed by one untimed run first), wall seconds as a median of
+--repeat rounds whose order alternates, and the peak
 RSS of each process (its own, from wait4). The config (:data:`CONFIG`) keeps about 5 % of all (session, time,
 symbol) cells: 556,726 hits at the defaults (94 MB of CSV), so the output's text is a large part of the work.
 
@@ -95,7 +96,9 @@ def commands(store: Store, first: dt.date, last: dt.date, config: Path, folder: 
 
 
 def measure_processes(runs: dict[str, list[str]], repeat: int) -> dict[str, dict[str, float]]:
-    """Median seconds and the largest peak RSS of each run, over `repeat` rounds in alternating order."""
+    """Median seconds and the largest peak RSS of each run, over `repeat` rounds in alternating order, after one
+    untimed tapescan run (which fills numba's on-disk cache, as any user's first sweep does once)."""
+    run_process(runs["tapescan parquet"])
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     rss: dict[str, float] = dict.fromkeys(runs, 0.0)
     for round_ in range(repeat):
