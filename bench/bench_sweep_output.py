@@ -4,8 +4,9 @@ against a standalone polars program that computes the same sweep and writes the 
 Measures, on the cached synthetic market of bench_analytics.py (default 1,000 symbols x 31 sessions from
 2024-01-02), the whole process of each (interpreter start, imports, numba cache load, reading the store,
 the sweep, writing the file; numba's cache warmed by one untimed run first), wall seconds as a median of
---repeat rounds whose order alternates, and the peak RSS of each process (its own, from wait4). The config (:data:`CONFIG`) keeps about 5 % of all (session, time,
-symbol) cells: 556,726 hits at the defaults (94 MB of CSV), so the output's text is a large part of the work.
+--repeat rounds whose order alternates, and the peak RSS of each process (its own, from wait4). The config
+(:data:`CONFIG`) keeps about 5 % of all (session, time, symbol) cells: 556,726 hits at the defaults (94 MB of
+CSV), so the output's text is a large part of the work.
 
 polars runs bench_scanner.py's `polars_sweep` (imported, not copied) in a process of its own (this script with
 --polars-child), then `write_csv` / `write_parquet`. Both programs' files are checked to hold the same rows:
