@@ -12,8 +12,9 @@ polars runs bench_scanner.py's `polars_sweep` (imported, not copied) in a proces
 --polars-child), then `write_csv` / `write_parquet`. Both programs' files are checked to hold the same rows:
 read back, sorted by (date, time, symbol) and compared value for value (relative 1e-9, undefined positions
 equal); the CSV files' lines are also compared as text after sorting (polars formats some floats otherwise,
-e.g. `0.00001` and `1.5e-7` where Python writes `1e-05` and `1.5e-07`, NaN as `NaN`, and polars' arithmetic differs from tapescan's in the last bits of
-some values: the lines that differ are counted, and among the rows that are bit for bit equal, those whose
+e.g. `0.00001` and `1.5e-7` where Python writes `1e-05` and `1.5e-07`, NaN as `NaN`, and polars' arithmetic
+differs from tapescan's in the last bits of some values: the lines that differ are counted, and among the rows
+that are bit for bit equal, those whose
 text differs).
 
 Also measured, in this process on the same hits: the CSV text alone, written session by session as the sweep
@@ -178,7 +179,8 @@ def measure_writers(frames: list[pd.DataFrame], folder: Path, repeat: int) -> di
             for i, frame in enumerate(polars_frames):
                 frame.write_csv(sink, include_header=i == 0)
 
-    writers = {"tapescan csvtext": ours, "pandas (old path)": lambda path: old_pandas_csv(frames, path), "pyarrow.csv": arrow, "polars": polars}
+    writers = {"tapescan csvtext": ours, "pandas (old path)": lambda path: old_pandas_csv(frames, path),
+               "pyarrow.csv": arrow, "polars": polars}
     results: dict[str, dict[str, object]] = {}
     for name, write in writers.items():
         path = folder / f"alone-{name.split()[0]}.csv"
