@@ -39,10 +39,10 @@ def uncached(store: Store) -> Store:
     return Store(store.path, use_cache=False)
 
 
-def assert_same_panel(got, expected) -> None:
+def assert_same_panel(got, expected, fields=FIELDS) -> None:
     assert list(got.symbols) == list(expected.symbols)
     assert got.minutes.equals(expected.minutes)
-    for name in FIELDS:
+    for name in fields:
         ours, theirs = getattr(got, name), getattr(expected, name)
         assert ours.dtype == theirs.dtype and ours.shape == theirs.shape, name
         assert np.array_equal(ours, theirs, equal_nan=True), name
@@ -64,6 +64,19 @@ def test_a_cached_read_is_the_store_read(market):
     assert_same_panel(market.read_session(days[2]), plain.read_session(days[2]))
     extended = market.read_session(days[0], extended_hours=True)  # extended hours always come from the store
     assert_same_panel(extended, plain.read_session(days[0], extended_hours=True))
+
+
+def test_a_read_without_the_open_is_the_full_read_less_the_open(market):
+    days = market.sessions()
+    market.build_cache(days[0], days[0])
+    symbols = list(uncached(market).read_session(days[0]).symbols)
+    for store in (market, uncached(market)):  # from the cache, and from the Parquet file
+        for day in days[:2]:
+            for rows in (None, symbols[2:5] + ["NOSUCH"]):
+                full = store.read_session(day, rows)
+                lean = store.read_session(day, rows, without_open=True)
+                assert lean.open is None
+                assert_same_panel(lean, full, FIELDS[1:])
 
 
 def test_a_write_invalidates_exactly_the_sessions_it_touched(market):

@@ -16,13 +16,15 @@ from tapescan.kernels.place import bar_minute
 def place_chunk(lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_close, bar_volume,
                 open_, high, low, close, volume, mask):
     """Put stored bar i in cell (lookup[codes[i]], bar_minute) of the [symbol x minute] panel (open_ ... mask),
-    for every bar of the run; bars without a cell are skipped."""
+    for every bar of the run; bars without a cell are skipped. `bar_open` and `open_` may be None (a read that
+    leaves the open out: numba compiles that case without the branch)."""
     minutes = mask.shape[1]
     for i in range(codes.shape[0]):
         row = lookup[codes[i]]
         minute = bar_minute(row, ts[i], start_ns, minutes)
         if minute >= 0:
-            open_[row, minute] = bar_open[i]
+            if open_ is not None:
+                open_[row, minute] = bar_open[i]
             high[row, minute] = bar_high[i]
             low[row, minute] = bar_low[i]
             close[row, minute] = bar_close[i]

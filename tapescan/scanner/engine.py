@@ -129,7 +129,7 @@ class _Sweeper:
 
             cached = self.store.read_cached_session(day, self.rows)
             return cached if cached is not None else read_columns(self.store, day, self.rows)
-        return self.store.read_session(day, self.rows)
+        return self.store.read_session(day, self.rows, without_open=True)
 
     def ready(self, day: dt.date, fetched: object) -> AnyPanel:
         """The panel from what `fetch` read: on the device on the GPU backend (a cached host panel copied, flat

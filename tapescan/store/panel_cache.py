@@ -128,14 +128,15 @@ class PanelCache:
 
     # --- reading -------------------------------------------------------------------------------------------
 
-    def read(self, manifest: Manifest, day: dt.date, symbols: list[str] | None) -> SessionPanel | None:
-        """`day`'s regular-session panel from the cache, rows as `Store.read_session` gives them; None when the
-        cache lacks a usable entry (the caller reads the store)."""
+    def read(self, manifest: Manifest, day: dt.date, symbols: list[str] | None,
+             without_open: bool = False) -> SessionPanel | None:
+        """`day`'s regular-session panel from the cache, rows as `Store.read_session` gives them (open None with
+        `without_open`); None when the cache lacks a usable entry (the caller reads the store)."""
         path = self.path_for(manifest, day)
         if path is None:
             return None
         try:
-            panel = _panel(day, np.fromfile(path, dtype=np.uint8), symbols)
+            panel = _panel(day, np.fromfile(path, dtype=np.uint8), symbols, without_open)
         except FileNotFoundError:
             return None
         except (pa.ArrowException, OSError, ValueError, KeyError):  # damaged or foreign: rebuilt by `build`
@@ -248,7 +249,7 @@ def _write(path: Path, panel: SessionPanel) -> None:
         writer.write_batch(batch)
 
 
-def _panel(day: dt.date, data: np.ndarray, symbols: list[str] | None) -> SessionPanel | None:
+def _panel(day: dt.date, data: np.ndarray, symbols: list[str] | None, without_open: bool) -> SessionPanel | None:
     """The panel in the entry file's bytes `data`, rows in `symbols`' order (every row when None; a symbol the
     entry lacks gets an absent row, as in a store read). Its arrays are writeable views of `data` when every row
     is taken in order, else copies. None when the minute axis is not the calendar's for `day`."""
@@ -261,8 +262,8 @@ def _panel(day: dt.date, data: np.ndarray, symbols: list[str] | None) -> Session
     rows = None if symbols is None else pd.Index(names).get_indexer(list(symbols))
     if rows is not None and np.array_equal(rows, np.arange(len(names))):
         rows = None
-    arrays = {}
-    for name in VALUE_COLUMNS:
+    arrays = {"open": None}
+    for name in VALUE_COLUMNS[1:] if without_open else VALUE_COLUMNS:
         stored = _view(data, batch.column(name).values, len(names), width)
         arrays[name] = stored if rows is None else _take(stored, rows, name)
     return SessionPanel(date=day, symbols=(names if symbols is None else np.asarray(list(symbols), dtype=object))

@@ -30,6 +30,9 @@ EXTENDED_END = dt.time(20, 0)
 #: The columns a session read takes from a partition (`extended` is not needed: a bar is placed only when its
 #: minute lies inside the panel's, which is what the column records for regular-session panels).
 SESSION_COLUMNS = ("symbol", "ts", *PRICE_FIELDS, "volume")
+#: What a panel holds besides the mask: every price and the volume (a read can leave out the open, which no scan
+#: needs: one column less to decode).
+PANEL_FIELDS = (*PRICE_FIELDS, "volume")
 #: Read only the wanted symbols' row groups when they are fewer than this share of the session.
 SUBSET_FILTER_SHARE = 0.125
 
@@ -41,7 +44,7 @@ class SessionPanel:
     date: dt.date
     symbols: np.ndarray  # str, shape [S]
     minutes: pd.DatetimeIndex  # bar starts (ET), length M
-    open: np.ndarray  # float64 [S, M], NaN where absent
+    open: np.ndarray | None  # float64 [S, M], NaN where absent; None when the read left it out (`without_open`)
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
@@ -54,7 +57,8 @@ class SessionPanel:
 
     def rows(self, indices: list[int]) -> SessionPanel:
         """The panel of the symbols at `indices` (copies of their rows)."""
-        return SessionPanel(self.date, self.symbols[indices], self.minutes, self.open[indices], self.high[indices],
+        return SessionPanel(self.date, self.symbols[indices], self.minutes,
+                            None if self.open is None else self.open[indices], self.high[indices],
                             self.low[indices], self.close[indices], self.volume[indices], self.mask[indices])
 
 
@@ -97,7 +101,7 @@ class _Chunk:
     names: np.ndarray  # object: this chunk's symbol dictionary
     codes: np.ndarray  # int32 indices into `names`
     ts: np.ndarray  # int64 ns since the epoch
-    values: tuple[np.ndarray, ...]  # open, high, low, close (float64), volume (int64)
+    values: tuple[np.ndarray | None, ...]  # open (None when not read), high, low, close (float64), volume (int64)
 
 
 def _chunks(table: pa.Table) -> list[_Chunk]:
@@ -105,21 +109,23 @@ def _chunks(table: pa.Table) -> list[_Chunk]:
     out = []
     for batch in table.to_batches():
         symbol = batch.column("symbol")
+        values = tuple(batch.column(name).to_numpy() if name in batch.schema.names else None for name in PANEL_FIELDS)
         out.append(_Chunk(np.asarray(symbol.dictionary.to_pylist(), dtype=object),
                           symbol.indices.to_numpy().astype(np.int32, copy=False),
-                          batch.column("ts").view(pa.int64()).to_numpy(),
-                          tuple(batch.column(name).to_numpy() for name in (*PRICE_FIELDS, "volume"))))
+                          batch.column("ts").view(pa.int64()).to_numpy(), values))
     return out
 
 
-def _read_partition(root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None) -> pa.Table:
+def _read_partition(root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
+                    without_open: bool = False) -> pa.Table:
     """The session's partition file, the columns a panel needs (only the wanted symbols' row groups when few)."""
     entry = session_entry(manifest, day)
     filters = None
     if symbols:  # an empty list reads no rows' worth of filter (pyarrow refuses `in []`): the panel has no rows
         if len(symbols) * calendar.REGULAR_MINUTES < SUBSET_FILTER_SHARE * entry.rows:
             filters = [("symbol", "in", list(symbols))]
-    return read_table(root, entry, columns=list(SESSION_COLUMNS), filters=filters, read_dictionary=["symbol"])
+    columns = [name for name in SESSION_COLUMNS if not (without_open and name == "open")]
+    return read_table(root, entry, columns=columns, filters=filters, read_dictionary=["symbol"])
 
 
 def _row_names(chunks: list[_Chunk], minutes: pd.DatetimeIndex, symbols: list[str] | None) -> np.ndarray:
@@ -157,15 +163,17 @@ def read_session(
     day: dt.date,
     symbols: list[str] | None = None,
     extended_hours: bool = False,
+    without_open: bool = False,
 ) -> SessionPanel:
-    """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None). The Parquet
-    columns are placed chunk by chunk from Arrow's own buffers (no intermediate copies)."""
-    chunks = _chunks(_read_partition(root, manifest, day, symbols))
+    """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None); `open` None
+    with `without_open`. The Parquet columns are placed chunk by chunk from Arrow's own buffers (no intermediate
+    copies)."""
+    chunks = _chunks(_read_partition(root, manifest, day, symbols, without_open))
     minutes = _minute_axis(day, extended_hours, np.concatenate([chunk.ts[[0, -1]] for chunk in chunks if
                                                                 len(chunk.ts)] or [np.empty(0, np.int64)]))
     row_names = _row_names(chunks, minutes, symbols)
     shape = (len(row_names), len(minutes))
-    arrays = {name: np.full(shape, np.nan) for name in PRICE_FIELDS}
+    arrays = {name: None if without_open and name == "open" else np.full(shape, np.nan) for name in PRICE_FIELDS}
     volume, mask = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool)
     rows = pd.Index(row_names)
     for chunk in chunks:

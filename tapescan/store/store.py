@@ -107,10 +107,12 @@ class Store:
         return self._retrying(writer.read_symbols).reset_index()
 
     def read_session(
-        self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False
+        self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False,
+        without_open: bool = False,
     ) -> SessionPanel:
-        """One session as dense [symbol x minute] arrays plus a presence mask."""
-        return self._retrying(self._read_session, calendar.to_date(day), symbols, extended_hours)
+        """One session as dense [symbol x minute] arrays plus a presence mask (`without_open`: the panel's open is
+        None, one column less to decode, for scans, which never read it)."""
+        return self._retrying(self._read_session, calendar.to_date(day), symbols, extended_hours, without_open)
 
     def read_cached_session(self, day: calendar.DateLike, symbols: list[str] | None = None) -> SessionPanel | None:
         """`day`'s regular-session panel from the panel cache; None when the cache lacks it (or is not used)."""
@@ -119,13 +121,13 @@ class Store:
         return self.cache.read(self.manifest(), calendar.to_date(day), symbols)
 
     def _read_session(self, root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
-                      extended_hours: bool) -> SessionPanel:
+                      extended_hours: bool, without_open: bool) -> SessionPanel:
         """`day`'s panel from the cache when it holds the session (regular hours only), else from its file."""
         if self.use_cache and not extended_hours:
-            panel = self.cache.read(manifest, day, symbols)
+            panel = self.cache.read(manifest, day, symbols, without_open)
             if panel is not None:
                 return panel
-        return reader.read_session(root, manifest, day, symbols, extended_hours)
+        return reader.read_session(root, manifest, day, symbols, extended_hours, without_open)
 
     def build_cache(self, start: calendar.DateLike, end: calendar.DateLike, max_bytes: int | None = None,
                     on_session: Callable[[dt.date], None] | None = None) -> BuildReport:
