@@ -313,19 +313,28 @@ def _start_pool(workers: int) -> ProcessPoolExecutor | None:
     method = "fork" if sys.platform == "linux" else "spawn"
     if method == "fork":
         _warm_up()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method), initializer=_leave_ctrl_c_to_parent)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method), initializer=_start_worker,
+                               initargs=(method == "fork",))
     if method == "spawn":
         for _ in range(workers):
             pool.submit(_warm_up)
     return pool
 
 
-def _leave_ctrl_c_to_parent() -> None:
+def _start_worker(forked: bool) -> None:
     """Workers ignore Ctrl-C and SIGTERM (a terminal, or a service manager, signals the whole process group):
     the parent alone stops the run, cancelling queued tasks and waiting for running ones before it removes
-    the staging folder."""
+    the staging folder.
+
+    A forked worker also gets stdout and stderr objects of its own, as a spawned one has: a thread of the
+    parent (the progress bar's) may hold the lock of the parent's at the fork, and a worker writing to them
+    (a warning, or the flush at its exit) would then wait for ever.
+    """
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
+    if forked:
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 (a process-long stream)
+        sys.stderr = open(2, "w", buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
 
 
 def _warm_up() -> None:
