@@ -229,22 +229,26 @@ class _Sweeper:
 
 def _hits_frame(day: dt.date, times: pd.DatetimeIndex, symbols: np.ndarray, cells: ScanCells,
                 trailing: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The passing (symbol, time) cells as result rows, ordered by (time, symbol)."""
-    r, t = np.nonzero(cells.passed)
-    if not len(t):
+    """The passing (symbol, time) cells as result rows, ordered by (time, symbol). Built from flat indices and
+    Arrow takes of the labels: with a few thousand hits a session, pandas' per-value conversions would cost as
+    much as the scan kernel."""
+    flat = np.flatnonzero(cells.passed)
+    if not len(flat):
         return empty_result()
+    r, t = np.divmod(flat, cells.passed.shape[1])
     by_time = np.lexsort((r, t))
     r, t = r[by_time], t[by_time]
     values = dict(zip(VALUE_FIELDS, cells.values[:, r, t]))
     volume = values["session_volume"]
     columns = {
-        "date": [day] * len(t), "time": pd.array(np.asarray(times.strftime("%H:%M"), dtype=object)[t], dtype="str"),
-        "symbol": pd.array(symbols[r], dtype="str"), "price": values["price"], "change_pct": values["change_pct"],
-        "range_pct": values["range_pct"],
+        "date": np.full(len(t), day, dtype=object),
+        "time": pd.array(pa.array(times.strftime("%H:%M"), pa.string()).take(t), dtype="str"),
+        "symbol": pd.array(pa.array(symbols, pa.string()).take(r), dtype="str"), "price": values["price"],
+        "change_pct": values["change_pct"], "range_pct": values["range_pct"],
         "session_volume": pd.arrays.IntegerArray(np.nan_to_num(volume).astype(np.int64), np.isnan(volume)),
         **{metric: trailing[metric][r] for metric in TRAILING}, "rel_volume": values["rel_volume"],
     }
-    return pd.DataFrame(columns)[SCAN_COLUMNS]
+    return pd.DataFrame(columns, columns=SCAN_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------- public API
