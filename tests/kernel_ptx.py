@@ -109,12 +109,15 @@ def _inputs() -> dict:
 
 def _run_drivers(drivers, inputs: dict) -> None:
     """Every driver of `drivers` once."""
+    from tapescan.cpu_fallback.tod import relative_volumes
+
     panel = inputs["panel"]
     drivers.cumulate_sessions(panel)
     drivers.daily_values(panel)
     drivers.derived_bars(panel, 2)
     drivers.trailing_metrics(*inputs["trailing"])
     drivers.tod_average_volume(*inputs["tod"])
+    relative_volumes(np.ones(3), np.array([2.0, 0.0, np.nan]))  # the host-only ufunc-like driver
     drivers.clock_volume(panel, inputs["clock_visible"])
     drivers.scan_panel(panel, *inputs["scan"])
     _simulate(drivers, inputs["bars"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange, vectorize
+from numba import njit, prange
 
 from tapescan.kernels.tod import clock_volumes, relative_volume, tod_average
 
@@ -44,7 +44,19 @@ def tod_average_volume(history: np.ndarray, present: np.ndarray) -> np.ndarray:
     return out
 
 
-@vectorize(["float64(float64, float64)"], cache=True)
-def relative_volumes(session_volume, average):
-    """`relative_volume` element by element (a numpy ufunc: arrays of any shape, broadcast)."""
-    return relative_volume(session_volume, average)
+@njit(cache=True)
+def _relative_volumes(session_volume, average, out):
+    """`relative_volume` for each element of the flat arrays."""
+    for i in range(out.shape[0]):
+        out[i] = relative_volume(session_volume[i], average[i])
+
+
+def relative_volumes(session_volume: np.ndarray, average: np.ndarray) -> np.ndarray:
+    """`relative_volume` element by element (float64 arrays of any shapes that broadcast). A plain kernel, compiled
+    or loaded at its first call: a typed `vectorize` is built when the module is imported, which cost every
+    command, most of which never call it, a few hundred milliseconds."""
+    session_volume, average = np.broadcast_arrays(session_volume, average)
+    out = np.empty(session_volume.shape)
+    _relative_volumes(np.ascontiguousarray(session_volume).ravel(), np.ascontiguousarray(average).ravel(),
+                      out.reshape(-1))
+    return out if out.ndim else out[()]
