@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from tapescan import calendar_cache
 from tapescan.errors import CalendarError
 
 ET = ZoneInfo("America/New_York")
@@ -103,6 +104,24 @@ class _Schedule:
     closures: dict[datetime.date, str]  # weekday non-sessions -> holiday name
 
     @classmethod
+    def load_or_build(cls, first: datetime.date, last: datetime.date) -> _Schedule:
+        """The schedule over [first, last] from the on-disk copy (tapescan/calendar_cache.py), else built and
+        stored there."""
+        path = calendar_cache.path_for(first.isoformat(), last.isoformat(), (_HOLIDAY_NAMES, _SPECIAL_CLOSURES))
+        stored = calendar_cache.load(path)
+        if stored is not None:
+            names = stored["closure_names"].tolist()
+            return cls(first=first, last=last, days=stored["days"], open_ns=stored["open_ns"],
+                       close_ns=stored["close_ns"],
+                       closures=dict(zip(stored["closure_days"].astype(object), names, strict=True)))
+        schedule = cls.build(first, last)
+        closure_days = np.asarray(list(schedule.closures), dtype="datetime64[D]")
+        calendar_cache.save(path, {"days": schedule.days, "open_ns": schedule.open_ns, "close_ns": schedule.close_ns,
+                                   "closure_days": closure_days,
+                                   "closure_names": np.asarray(list(schedule.closures.values()), dtype=str)})
+        return schedule
+
+    @classmethod
     def build(cls, first: datetime.date, last: datetime.date) -> _Schedule:
         """Ask pandas-market-calendars once for the whole span (about 0.3 s for 50 years)."""
         import pandas_market_calendars as mcal  # slow import, needed only here
@@ -156,7 +175,7 @@ class _Cache:
             low = max(first - _MARGIN, _LIMITS[0])
         if last > high:
             high = min(last + _MARGIN, _LIMITS[1])
-        self._schedule = _Schedule.build(low, high)
+        self._schedule = _Schedule.load_or_build(low, high)
         return self._schedule
 
 

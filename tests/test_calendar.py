@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -302,3 +303,36 @@ def test_cli_bad_date(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["calendar", "--start", "2024-02-30", "--end", "2024-03-01"])
     assert isinstance(result.exception, CalendarError)
     assert "2024-02-30" in str(result.exception)
+
+
+def test_the_schedule_kept_on_disk_is_the_built_one(tmp_path, monkeypatch):
+    """tapescan/calendar_cache.py: the stored schedule equals a fresh build; a damaged file is rebuilt; a folder
+    that cannot be written only means building each time."""
+    import datetime as dt
+
+    from tapescan import calendar as cal
+    from tapescan import calendar_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first, last = dt.date(2000, 1, 1), dt.date(2003, 12, 31)  # holds the 2001 September closures
+    built = cal._Schedule.build(first, last)
+
+    def same(schedule) -> None:
+        assert schedule.closures == built.closures and all(type(day) is dt.date for day in schedule.closures)
+        for name in ("days", "open_ns", "close_ns"):
+            ours, theirs = getattr(schedule, name), getattr(built, name)
+            assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+
+    same(cal._Schedule.load_or_build(first, last))  # built, then stored
+    (path,) = (tmp_path / "cache" / "tapescan" / "calendar").iterdir()
+    assert calendar_cache.load(path) is not None
+    same(cal._Schedule.load_or_build(first, last))  # from the file
+    path.write_bytes(b"not an npz")
+    same(cal._Schedule.load_or_build(first, last))  # rebuilt
+    assert calendar_cache.load(path) is not None
+    (tmp_path / "cache").chmod(0o500)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache" / "sub"))
+    try:
+        same(cal._Schedule.load_or_build(first, last))
+    finally:
+        (tmp_path / "cache").chmod(0o700)
