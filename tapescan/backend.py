@@ -9,6 +9,7 @@ tapescan stays fast and works without them.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib.metadata
 import os
@@ -79,8 +80,25 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()).rstrip(" :.") or type(error).__name__
 
 
+def _driver_library_missing() -> bool:
+    """Whether the dynamic loader finds no CUDA driver library (libcuda) here, as numba-cuda would conclude after
+    an import of a third of a second, which every command on a machine without a GPU paid. Unknown (False) when
+    NUMBA_CUDA_DRIVER names a driver of its own: numba-cuda then decides."""
+    if os.environ.get("NUMBA_CUDA_DRIVER"):
+        return False
+    for name in ("libcuda.so.1", "libcuda.so", "nvcuda.dll", "libcuda.dylib"):
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            continue
+        return False
+    return True
+
+
 def _numba_cuda_problem() -> str | None:
     """Why numba-cuda cannot run kernels on a GPU here, or None when it can."""
+    if _driver_library_missing():
+        return "numba-cuda found no CUDA driver: CUDA driver library cannot be found"
     try:
         from numba import cuda
     except ImportError as error:

@@ -229,3 +229,21 @@ def test_importing_the_backend_leaves_cupy_and_numba_cuda_unimported() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_machine_without_a_driver_library_is_told_so_without_importing_numba_cuda(monkeypatch):
+    """The loader's answer first: no libcuda means no GPU, found in a millisecond instead of numba-cuda's import."""
+    import ctypes
+
+    def no_library(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.delenv("NUMBA_CUDA_DRIVER", raising=False)
+    monkeypatch.setattr(ctypes, "CDLL", no_library)
+    assert backend._driver_library_missing()
+    assert backend._numba_cuda_problem() == NO_DRIVER
+    monkeypatch.setenv("NUMBA_CUDA_DRIVER", "/opt/cuda/libcuda.so")  # numba-cuda is left to decide
+    assert not backend._driver_library_missing()
+    monkeypatch.delenv("NUMBA_CUDA_DRIVER")
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: object())
+    assert not backend._driver_library_missing()
