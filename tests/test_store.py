@@ -319,3 +319,17 @@ def test_a_writer_killed_mid_write_leaves_the_previous_store_intact(tmp_path):
         on_disk = {p.relative_to(victim).as_posix() for p in victim.rglob("*.parquet")}
         assert on_disk == live
     assert "before" in outcomes  # at least one kill really landed mid-write
+
+
+def test_an_extended_panel_widens_to_a_bar_in_the_middle_of_the_file(store):
+    """docs/STORE.md "Readers": extended-hours panels span 04:00-20:00 ET, widened to cover every stored bar, also
+    one of a symbol in the middle of the (symbol, ts)-sorted file, not only the file's first or last row."""
+    late = make_bars("BBB", "2024-01-03", [0, 1], start="21:30")
+    early = make_bars("BBB", "2024-01-03", [0], start="03:15")
+    bars = pd.concat([make_bars(symbol, "2024-01-03", [0, 1, 2]) for symbol in ("AAA", "BBB", "CCC")] + [late, early])
+    store.write_bars(bars, adjustment="unadjusted", source="test")
+    panel = store.read_session("2024-01-03", extended_hours=True)
+    assert panel.minutes[0] == pd.Timestamp("2024-01-03 03:15", tz="America/New_York")
+    assert panel.minutes[-1] == pd.Timestamp("2024-01-03 21:31", tz="America/New_York")
+    row = list(panel.symbols).index("BBB")
+    assert panel.mask[row].sum() == 3 + 2 + 1 and panel.mask.sum() == 9 + 3

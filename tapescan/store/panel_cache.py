@@ -123,8 +123,8 @@ class PanelCache:
 
     def path_for(self, manifest: Manifest, day: dt.date) -> Path | None:
         """Where `day`'s entry for the store's current partition file lives; None when the store lacks `day`."""
-        source = _sources(manifest).get(day)
-        return None if source is None else self.folder / f"{day.isoformat()}.{source}{SUFFIX}"
+        entry = manifest.bars_1m.get(day.isoformat())
+        return None if entry is None else self.folder / f"{day.isoformat()}.{_source(entry.file)}{SUFFIX}"
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -153,27 +153,29 @@ class PanelCache:
 
     def build(self, manifest: Manifest, days: list[dt.date], read: Callable[[dt.date], SessionPanel],
               max_bytes: int | None = None, on_session: Callable[[dt.date], None] | None = None) -> BuildReport:
-        """Add an entry for each of `days` the cache lacks (`read` gives the session's full panel), then evict
-        the least recently read entries beyond the cap. Stale entries are deleted first."""
+        """Add an entry for each of `days` the cache lacks (`read` gives the session's full panel), evicting the
+        least recently read entries beyond the cap after each (so the disk never holds more than the cap and one
+        session). Stale entries are deleted first."""
         if max_bytes is not None:
             self.set_max_bytes(max_bytes)
         cap = self.max_bytes()
         self.folder.mkdir(parents=True, exist_ok=True)
         removed = self.remove_stale(manifest)
-        added, present = [], 0
-        for day in days:
-            path = self.path_for(manifest, day)
-            if path is None:
-                raise StoreError(f"the store holds no bars for the session {day}.")
+        asked = {day: self.path_for(manifest, day) for day in days}
+        missing = [day for day, path in asked.items() if path is None]
+        if missing:
+            raise StoreError(f"the store holds no bars for the session {missing[0]}.")
+        added, present, evicted = [], 0, []
+        for day, path in asked.items():
             if path.exists():
                 present += 1
                 os.utime(path)
             else:
                 _write(path, read(day))
                 added.append(day)
+                evicted += self.evict(cap, keep=set(asked.values()))
             if on_session is not None:
                 on_session(day)
-        evicted = self.evict(cap, keep={self.path_for(manifest, day) for day in days})
         return BuildReport(added, present, removed, evicted, self.info(manifest))
 
     def remove_stale(self, manifest: Manifest) -> int:
@@ -183,7 +185,7 @@ class PanelCache:
             _remove(entry.path)
         return len(stale)
 
-    def evict(self, cap: int, keep: set[Path | None] = frozenset()) -> list[dt.date]:
+    def evict(self, cap: int, keep: set[Path] = frozenset()) -> list[dt.date]:
         """Delete the least recently read entries until the cache fits `cap`; entries in `keep` (those just asked
         for) go last, so a build larger than the cap keeps its latest sessions."""
         entries = sorted(self.entries(), key=lambda entry: (entry.path in keep, entry.last_read, entry.day))
@@ -219,9 +221,14 @@ class BuildReport:
 # --- the file layout -------------------------------------------------------------------------------------------
 
 
+def _source(file: str) -> str:
+    """The stem of a partition file's path (unique per write: an entry's key)."""
+    return PurePosixPath(file).stem
+
+
 def _sources(manifest: Manifest) -> dict[dt.date, str]:
-    """Each stored session's partition file stem (unique per write: the entry's key)."""
-    return {dt.date.fromisoformat(key): PurePosixPath(entry.file).stem for key, entry in manifest.bars_1m.items()}
+    """Each stored session's partition file stem."""
+    return {dt.date.fromisoformat(key): _source(entry.file) for key, entry in manifest.bars_1m.items()}
 
 
 def _parse_name(name: str) -> tuple[dt.date, str] | None:

@@ -169,8 +169,8 @@ def read_session(
     with `without_open`. The Parquet columns are placed chunk by chunk from Arrow's own buffers (no intermediate
     copies)."""
     chunks = _chunks(_read_partition(root, manifest, day, symbols, without_open))
-    minutes = _minute_axis(day, extended_hours, np.concatenate([chunk.ts[[0, -1]] for chunk in chunks if
-                                                                len(chunk.ts)] or [np.empty(0, np.int64)]))
+    stamps = [chunk.ts for chunk in chunks] if extended_hours else []  # the regular axis needs none of them
+    minutes = _minute_axis(day, extended_hours, np.concatenate(stamps) if stamps else np.empty(0, np.int64))
     row_names = _row_names(chunks, minutes, symbols)
     shape = (len(row_names), len(minutes))
     arrays = {name: None if without_open and name == "open" else np.full(shape, np.nan) for name in PRICE_FIELDS}
