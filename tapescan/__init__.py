@@ -16,8 +16,10 @@ The public API, re-exported explicitly:
 """
 
 from tapescan.kernel_cache import ensure_kernel_cache
+from tapescan.omp_policy import let_idle_threads_sleep
 
 ensure_kernel_cache()  # before any module below defines a cached kernel
+let_idle_threads_sleep()  # before numba loads OpenMP
 
 from tapescan import calendar, indicators
 from tapescan.backend import resolve_backend

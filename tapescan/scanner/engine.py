@@ -47,6 +47,7 @@ from tapescan.scanner.diagnostics import Diagnostic, DiagnosticHandler, diagnose
 from tapescan.scanner.groups import known_groups
 from tapescan.scanner.universe import Universe, resolve_universe
 from tapescan.store import SessionPanel, Store
+from tapescan.store.panel_arrays import PanelArrays
 
 #: Columns of a scan's or sweep's result, in order (docs/spec/interfaces.md).
 SCAN_COLUMNS = ["date", "time", "symbol", "price", "change_pct", "range_pct", "session_volume", "avg_volume",
@@ -115,6 +116,7 @@ class _Sweeper:
         self.tod = TodWindow(len(self.rows), filters["rel_volume"].days if "rel_volume" in filters
                              else DEFAULT_DAYS)
         self._daily: dict[dt.date, _Daily] = {}
+        self.arrays = PanelArrays()  # the arrays of panels scanned, refilled by the next reads
 
     # --- reading -----------------------------------------------------------------------------------------
 
@@ -129,7 +131,7 @@ class _Sweeper:
 
             cached = self.store.read_cached_session(day, self.rows)
             return cached if cached is not None else read_columns(self.store, day, self.rows)
-        return self.store.read_session(day, self.rows, without_open=True)
+        return self.store.read_session(day, self.rows, without_open=True, arrays=self.arrays)
 
     def ready(self, day: dt.date, fetched: object) -> AnyPanel:
         """The panel from what `fetch` read: on the device on the GPU backend (a cached host panel copied, flat
@@ -143,6 +145,11 @@ class _Sweeper:
     def read_panel(self, day: dt.date) -> AnyPanel:
         """D's regular-session panel over the universe rows, on the device when the backend is the GPU."""
         return self.ready(day, self.fetch(day))
+
+    def done_with(self, panel: AnyPanel) -> None:
+        """`panel` is no longer used: a host panel's arrays go back for the next reads."""
+        if isinstance(panel, SessionPanel):
+            self.arrays.give_back(panel.arrays())
 
     # --- what comes from before D ------------------------------------------------------------------------
 
@@ -176,9 +183,11 @@ class _Sweeper:
             return None
         for past in window:
             if not self.tod.holds(past):
-                self.remember(past, self.cells(past, self.read_panel(past), pd.DatetimeIndex([], tz=calendar.ET),
+                panel = self.read_panel(past)
+                self.remember(past, self.cells(past, panel, pd.DatetimeIndex([], tz=calendar.ET),
                                                np.zeros(len(self.rows), bool), np.full(len(self.rows), np.nan),
                                                None, False, {}))
+                self.done_with(panel)
         self.tod.move_to(window)
         return self.tod
 
@@ -290,6 +299,7 @@ def iter_sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: 
         panel = sweeper.ready(day, fetched)
         chunk = sessions[i - i % CHUNK_SESSIONS : i - i % CHUNK_SESSIONS + CHUNK_SESSIONS]
         hits = sweeper.scan_session(day, panel, scan_times(sweeper.config, day), chunk, first_hit)
+        sweeper.done_with(panel)
         del panel, fetched
         yield day, hits
 

@@ -15,6 +15,7 @@ from tapescan.errors import StoreDamagedError, StoreError
 from tapescan.store import reader, writer
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
+from tapescan.store.panel_arrays import PanelArrays
 from tapescan.store.panel_cache import BuildReport, PanelCache
 from tapescan.store.reader import SessionPanel
 from tapescan.store.repair import RepairReport, repair_store
@@ -108,11 +109,13 @@ class Store:
 
     def read_session(
         self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False,
-        without_open: bool = False,
+        without_open: bool = False, arrays: PanelArrays | None = None,
     ) -> SessionPanel:
         """One session as dense [symbol x minute] arrays plus a presence mask (`without_open`: the panel's open is
-        None, one column less to decode, for scans, which never read it)."""
-        return self._retrying(self._read_session, calendar.to_date(day), symbols, extended_hours, without_open)
+        None, one column less to decode, for scans, which never read it). A loop reading session after session
+        passes `arrays` and gives each panel back to it when done (tapescan/store/panel_arrays.py)."""
+        return self._retrying(self._read_session, calendar.to_date(day), symbols, extended_hours, without_open,
+                              arrays)
 
     def read_cached_session(self, day: calendar.DateLike, symbols: list[str] | None = None) -> SessionPanel | None:
         """`day`'s regular-session panel from the panel cache; None when the cache lacks it (or is not used)."""
@@ -121,13 +124,13 @@ class Store:
         return self.cache.read(self.manifest(), calendar.to_date(day), symbols)
 
     def _read_session(self, root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
-                      extended_hours: bool, without_open: bool) -> SessionPanel:
+                      extended_hours: bool, without_open: bool, arrays: PanelArrays | None) -> SessionPanel:
         """`day`'s panel from the cache when it holds the session (regular hours only), else from its file."""
         if self.use_cache and not extended_hours:
             panel = self.cache.read(manifest, day, symbols, without_open)
             if panel is not None:
                 return panel
-        return reader.read_session(root, manifest, day, symbols, extended_hours, without_open)
+        return reader.read_session(root, manifest, day, symbols, extended_hours, without_open, arrays)
 
     def build_cache(self, start: calendar.DateLike, end: calendar.DateLike, max_bytes: int | None = None,
                     on_session: Callable[[dt.date], None] | None = None) -> BuildReport:
