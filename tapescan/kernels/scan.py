@@ -86,6 +86,10 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
     reached through a tuple field of an inlined function, so the outputs are plain arguments.
     """
     traded = clock_volumes(bars.volume, bars.mask, grid.clock_visible, clock_volume)
+    if not eligible:  # no scan time can pass: only the clock volumes are needed (most symbols, in most sweeps)
+        for t in range(grid.visible.shape[0]):
+            passed[t] = False
+        return traded
     minutes = bars.mask.shape[0]
     total = 0
     count = 0
@@ -98,7 +102,7 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
     while True:
         while t < grid.visible.shape[0] and grid.visible[t] <= j:
             passed[t] = False
-            if eligible and not (first_hit and hit):
+            if not (first_hit and hit):
                 price = math.nan
                 change = math.nan
                 spread = math.nan

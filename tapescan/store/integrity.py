@@ -103,6 +103,20 @@ def read_table(root: Path, entry: FileEntry, **options: Any) -> pa.Table:
         raise
 
 
+def read_columns(root: Path, entry: FileEntry, columns: Sequence[str],
+                 read_dictionary: Sequence[str] | None = None) -> pa.Table:
+    """`columns` of one store file, checked first and verifying page checksums, read by `ParquetFile` directly:
+    one chunk per column and no dataset layer (about 1 ms of CPU less than `read_table` for a 2,000-symbol
+    session: what every sweep and backtest read pays)."""
+    path = checked_path(root, entry)
+    try:
+        return pq.ParquetFile(path, page_checksum_verification=True, read_dictionary=read_dictionary
+                              ).read(columns=columns)
+    except READ_ERRORS:
+        name_damage(root, [entry])
+        raise
+
+
 def read_files(root: Path, entries: Sequence[FileEntry], **options: Any) -> pa.Table:
     """One dataset scan (`Dataset.to_table(**options)`) over several store files, each checked first, with
     page checksums verified."""

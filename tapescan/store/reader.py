@@ -20,7 +20,7 @@ from tapescan import calendar
 from tapescan.calendar import NS_PER_MINUTE
 from tapescan.cpu_fallback.place import place_chunk
 from tapescan.errors import StoreError
-from tapescan.store.integrity import read_files, read_table
+from tapescan.store.integrity import read_columns, read_files, read_table
 from tapescan.store.manifest import FileEntry, Manifest
 from tapescan.store.panel_arrays import PanelArrays, empty_arrays
 from tapescan.store.schema import DAILY, ET_NAME, PRICE_FIELDS
@@ -131,6 +131,8 @@ def _read_partition(root: Path, manifest: Manifest, day: dt.date, symbols: list[
         if len(symbols) * calendar.REGULAR_MINUTES < SUBSET_FILTER_SHARE * entry.rows:
             filters = [("symbol", "in", list(symbols))]
     columns = [name for name in SESSION_COLUMNS if not (without_open and name == "open")]
+    if filters is None:
+        return read_columns(root, entry, columns, read_dictionary=["symbol"])
     return read_table(root, entry, columns=columns, filters=filters, read_dictionary=["symbol"])
 
 
