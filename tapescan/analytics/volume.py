@@ -22,6 +22,8 @@ from tapescan.cpu_fallback.tod import relative_volumes
 from tapescan.errors import TapescanError
 
 CLOCK_MINUTES = calendar.REGULAR_MINUTES  # 09:31 ... 16:00
+#: Ticks per second of each unit a DatetimeIndex may hold (pandas 3 infers s, ms, us or ns).
+_TICKS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
 
 def clock_times(day: calendar.DateLike) -> pd.DatetimeIndex:
@@ -54,8 +56,6 @@ def epoch_ns(moments: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
         return moments
     return moments.asi8 * (NS_PER_SECOND // _TICKS_PER_SECOND[moments.unit])
 
-
-_TICKS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
 
 def bars_ended(minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex | np.ndarray) -> np.ndarray:

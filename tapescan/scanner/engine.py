@@ -20,6 +20,7 @@ Before either runs, tapescan.scanner.diagnostics says what in the config and the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from tapescan.analytics import daily_matrix, trailing_metrics
 from tapescan.analytics.drivers import Backend, compute_for
 from tapescan.analytics.placement import AnyPanel
 from tapescan.analytics.scan import ScanCells, TodWindow, scan_cells
+from tapescan.calendar import NS_PER_MINUTE
 from tapescan.errors import TapescanError
 from tapescan.kernels.scan import (
     BOUND_ACTIVE,
@@ -62,13 +64,25 @@ CHUNK_SESSIONS = 64
 
 
 def scan_times(config: ScannerConfig, day: dt.date) -> pd.DatetimeIndex:
-    """Every T of a sweep on `day`: start_time to end_time inclusive, every interval_minutes, never past the close."""
+    """Every T of a sweep on `day`: start_time to end_time inclusive, every interval_minutes, never past the close.
+    Integer ns arithmetic (no DST change falls inside a session): pandas' date_range cost a millisecond a session."""
     _, close = calendar.session_bounds(day)
-    start = pd.Timestamp.combine(day, config.start_time).tz_localize(calendar.ET)
-    end = min(pd.Timestamp.combine(day, config.end_time).tz_localize(calendar.ET), close)
-    if end < start:
-        return pd.DatetimeIndex([], tz=calendar.ET)
-    return pd.date_range(start, end, freq=pd.Timedelta(minutes=config.interval_minutes))
+    start = _ns_at(day, config.start_time)
+    end = min(_ns_at(day, config.end_time), close.value)
+    moments = np.arange(start, end + 1, config.interval_minutes * NS_PER_MINUTE, dtype=np.int64)
+    return pd.DatetimeIndex(moments, tz="UTC").tz_convert(calendar.ET)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ns_at(day: dt.date, time: dt.time) -> int:
+    """`time` (ET) on `day` as ns since the epoch."""
+    return pd.Timestamp.combine(day, time).tz_localize(calendar.ET).value
+
+
+@functools.lru_cache(maxsize=256)
+def _time_labels(minutes: tuple[int, ...]) -> pa.Array:
+    """HH:MM of each minute of the day in `minutes`: the result's time column, the same for every full session."""
+    return pa.array([f"{minute // 60:02d}:{minute % 60:02d}" for minute in minutes], pa.string())
 
 
 def empty_result() -> pd.DataFrame:
@@ -109,6 +123,7 @@ class _Sweeper:
         self.config = config = as_scanner_config(config, known_groups(store.path))
         self.universe: Universe = resolve_universe(config, store, sessions)
         self.rows = list(self.universe.rows)
+        self.symbol_labels = pa.array(self.rows, pa.string())  # the result's symbol column takes from it
         self.filters = filters = config.filters()
         self.windows = {m: (filters[m].days if m in filters else DEFAULT_DAYS) for m in TRAILING}
         self.stored_sessions = stored  # every stored session, oldest first (read once per scan or sweep)
@@ -233,10 +248,10 @@ class _Sweeper:
         if not self.rows:
             return empty_result()
         before, cells = self.evaluate(day, panel, times, chunk, first_hit, self.filters)
-        return _hits_frame(day, times, np.asarray(self.rows), cells, before.trailing)
+        return _hits_frame(day, times, self.symbol_labels, cells, before.trailing)
 
 
-def _hits_frame(day: dt.date, times: pd.DatetimeIndex, symbols: np.ndarray, cells: ScanCells,
+def _hits_frame(day: dt.date, times: pd.DatetimeIndex, symbols: pa.Array, cells: ScanCells,
                 trailing: dict[str, np.ndarray]) -> pd.DataFrame:
     """The passing (symbol, time) cells as result rows, ordered by (time, symbol). Built from flat indices and
     Arrow takes of the labels: with a few thousand hits a session, pandas' per-value conversions would cost as
@@ -251,13 +266,18 @@ def _hits_frame(day: dt.date, times: pd.DatetimeIndex, symbols: np.ndarray, cell
     volume = values["session_volume"]
     columns = {
         "date": np.full(len(t), day, dtype=object),
-        "time": pd.array(pa.array(times.strftime("%H:%M"), pa.string()).take(t), dtype="str"),
-        "symbol": pd.array(pa.array(symbols, pa.string()).take(r), dtype="str"), "price": values["price"],
+        "time": pd.array(_time_labels(_minutes_of_day(times)).take(t), dtype="str"),
+        "symbol": pd.array(symbols.take(r), dtype="str"), "price": values["price"],
         "change_pct": values["change_pct"], "range_pct": values["range_pct"],
         "session_volume": pd.arrays.IntegerArray(np.nan_to_num(volume).astype(np.int64), np.isnan(volume)),
         **{metric: trailing[metric][r] for metric in TRAILING}, "rel_volume": values["rel_volume"],
     }
     return pd.DataFrame(columns, columns=SCAN_COLUMNS)
+
+
+def _minutes_of_day(times: pd.DatetimeIndex) -> tuple[int, ...]:
+    """Each moment's minute of the day (ET wall clock), for `_time_labels`."""
+    return tuple((times.hour * 60 + times.minute).tolist())
 
 
 # --------------------------------------------------------------------------------------------- public API
@@ -373,7 +393,7 @@ def funnel_steps(store: Store, config: ConfigLike, day: calendar.DateLike, time:
             undefined = int(np.isnan(value[previous.passed[:, 0]]).sum())
         steps.append(FunnelStep(metric, int(cells.passed[:, 0].sum()), undefined))
         previous = cells
-    hits = _hits_frame(day, times, np.asarray(sweeper.rows), previous, before.trailing)
+    hits = _hits_frame(day, times, sweeper.symbol_labels, previous, before.trailing)
     return sweeper.config, sweeper.universe, steps, hits
 
 
