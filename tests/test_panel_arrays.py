@@ -71,8 +71,16 @@ def test_empty_arrays_are_absent_cells():
 def test_a_symbol_asked_for_twice_is_named(market):
     day = market.sessions()[0]
     symbol = market.read_session(day).symbols[2]
-    with pytest.raises(StoreError, match=f"name {symbol} more than once"):
-        market.read_session(day, [symbol, "X", symbol])
+    cached = Store(market.path)
+    cached.build_cache(day, day)
+    try:
+        for store in (market, cached):
+            with pytest.raises(StoreError, match=f"name {symbol} more than once"):
+                store.read_session(day, [symbol, "X", symbol])
+        with pytest.raises(StoreError, match=f"name {symbol} more than once"):
+            cached.read_cached_session(day, [symbol, symbol])
+    finally:
+        cached.cache.clear()
 
 
 @pytest.mark.parametrize("preset", [None, "ACTIVE"])

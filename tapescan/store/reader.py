@@ -195,13 +195,17 @@ def read_session(
                         **{name: out.get(name) for name in (*PANEL_FIELDS, "mask")})
 
 
-def _positions(row_names: np.ndarray) -> dict[str, int]:
-    """Each panel row's symbol -> its row; StoreError when a symbol is asked for twice."""
-    rows = {name: row for row, name in enumerate(row_names)}
-    if len(rows) != len(row_names):
-        twice = pd.Index(row_names)[pd.Index(row_names).duplicated()][0]
+def check_distinct(symbols: list[str] | np.ndarray | None) -> None:
+    """StoreError naming a symbol that `symbols` (the rows asked for) lists more than once."""
+    if symbols is not None and len(set(symbols)) != len(symbols):
+        twice = pd.Index(symbols)[pd.Index(symbols).duplicated()][0]
         raise StoreError(f"the symbols to read name {twice} more than once; list each symbol once.")
-    return rows
+
+
+def _positions(row_names: np.ndarray) -> dict[str, int]:
+    """Each panel row's symbol -> its row (StoreError when a symbol is a row twice)."""
+    check_distinct(row_names)
+    return {name: row for row, name in enumerate(row_names)}
 
 
 def _panel_rows(rows: dict[str, int], names: np.ndarray) -> np.ndarray:

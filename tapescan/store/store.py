@@ -121,11 +121,13 @@ class Store:
         """`day`'s regular-session panel from the panel cache; None when the cache lacks it (or is not used)."""
         if not self.use_cache:
             return None
+        reader.check_distinct(symbols)
         return self.cache.read(self.manifest(), calendar.to_date(day), symbols)
 
     def _read_session(self, root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
                       extended_hours: bool, without_open: bool, arrays: PanelArrays | None) -> SessionPanel:
         """`day`'s panel from the cache when it holds the session (regular hours only), else from its file."""
+        reader.check_distinct(symbols)
         if self.use_cache and not extended_hours:
             panel = self.cache.read(manifest, day, symbols, without_open)
             if panel is not None:
