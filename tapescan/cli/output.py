@@ -22,7 +22,7 @@ from rich.table import Table
 from tapescan.cli.context import stdout_console
 from tapescan.csvtext import header_text, write_csv
 from tapescan.errors import TapescanError
-from tapescan.frames import iso_text, write_frame_atomic
+from tapescan.frames import dictionary_columns, iso_text, write_frame_atomic
 from tapescan.fsio import atomic_path
 from tapescan.store.manifest import MANIFEST_NAME
 
@@ -117,7 +117,7 @@ def frame_stream(output: Path, schema: pa.Schema) -> Iterator[Callable[[pd.DataF
     suffix = output.suffix.lower()
     with atomic_path(output) as tmp:
         if suffix == ".parquet":
-            with pq.ParquetWriter(tmp, schema) as writer:
+            with pq.ParquetWriter(tmp, schema, use_dictionary=dictionary_columns(schema)) as writer:
                 yield lambda frame: writer.write_table(pa.Table.from_pandas(frame, schema=schema,
                                                                             preserve_index=False))
         else:
