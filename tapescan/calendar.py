@@ -9,6 +9,7 @@ search over numpy arrays, so the functions are cheap enough to call per bar or p
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -327,6 +328,13 @@ def _not_a_session(date: datetime.date) -> CalendarError:
         f"{date.isoformat()} is not an NYSE session ({reason}); the previous session is "
         f"{previous_session(date).isoformat()} and the next is {next_session(date).isoformat()}."
     )
+
+
+@functools.lru_cache(maxsize=16384)
+def et_ns(day: datetime.date, time: datetime.time) -> int:
+    """`time` (ET wall clock) on `day` as ns since the epoch: integer time arithmetic for hot loops over sessions,
+    where building pandas Timestamps costs a millisecond a session."""
+    return pd.Timestamp(datetime.datetime.combine(day, time), tz=ET).value
 
 
 def session_bounds(day: DateLike) -> tuple[pd.Timestamp, pd.Timestamp]:

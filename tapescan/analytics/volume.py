@@ -8,7 +8,6 @@ bars known by then; after an early close it stays at the day's total, before a l
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,7 @@ from tapescan.cpu_fallback.tod import relative_volumes
 from tapescan.errors import TapescanError
 
 CLOCK_MINUTES = calendar.REGULAR_MINUTES  # 09:31 ... 16:00
+REGULAR_OPEN = dt.time(9, 30)
 #: Ticks per second of each unit a DatetimeIndex may hold (pandas 3 infers s, ms, us or ns).
 _TICKS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
@@ -43,10 +43,9 @@ def clock_minutes(day: calendar.DateLike, moments: pd.DatetimeIndex) -> np.ndarr
     return np.where((clock >= 0) & (clock < CLOCK_MINUTES), clock, -1)
 
 
-@functools.lru_cache(maxsize=16384)
 def _regular_open_ns(day: dt.date) -> int:
     """09:30 ET on `day` (ns since the epoch), where the clock grid starts (whatever time the session opened)."""
-    return pd.Timestamp(dt.datetime.combine(day, dt.time(9, 30)), tz=calendar.ET).value
+    return calendar.et_ns(day, REGULAR_OPEN)
 
 
 def epoch_ns(moments: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
@@ -55,7 +54,6 @@ def epoch_ns(moments: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
     if isinstance(moments, np.ndarray):
         return moments
     return moments.asi8 * (NS_PER_SECOND // _TICKS_PER_SECOND[moments.unit])
-
 
 
 def bars_ended(minutes: pd.DatetimeIndex, moments: pd.DatetimeIndex | np.ndarray) -> np.ndarray:

@@ -2,7 +2,10 @@
 
 Serial and without the GIL: a sweep or backtest reads and places the next session on a reader thread while the
 main thread runs the parallel compute kernels and builds results in Python, so the placing takes one core and
-leaves the interpreter free, instead of competing for every core and holding the GIL.
+leaves the interpreter free, instead of competing for every core and holding the GIL. The GPU loader's loop
+(tapescan/gpu/panels.py `_place_kernel`) writes the same cells of its [minute x symbol] panel; only the scalar
+`bar_minute` is shared, since a shared per-bar writer taking every array would cost the CPU a reference
+count per array per bar.
 """
 
 from __future__ import annotations

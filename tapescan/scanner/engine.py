@@ -67,16 +67,10 @@ def scan_times(config: ScannerConfig, day: dt.date) -> pd.DatetimeIndex:
     """Every T of a sweep on `day`: start_time to end_time inclusive, every interval_minutes, never past the close.
     Integer ns arithmetic (no DST change falls inside a session): pandas' date_range cost a millisecond a session."""
     _, close = calendar.session_bounds(day)
-    start = _ns_at(day, config.start_time)
-    end = min(_ns_at(day, config.end_time), close.value)
+    start = calendar.et_ns(day, config.start_time)
+    end = min(calendar.et_ns(day, config.end_time), close.value)
     moments = np.arange(start, end + 1, config.interval_minutes * NS_PER_MINUTE, dtype=np.int64)
     return pd.DatetimeIndex(moments, tz="UTC").tz_convert(calendar.ET)
-
-
-@functools.lru_cache(maxsize=4096)
-def _ns_at(day: dt.date, time: dt.time) -> int:
-    """`time` (ET) on `day` as ns since the epoch."""
-    return pd.Timestamp.combine(day, time).tz_localize(calendar.ET).value
 
 
 @functools.lru_cache(maxsize=256)

@@ -20,6 +20,11 @@ from tapescan.store.schema import PRICE_FIELDS
 Arrays = dict[str, np.ndarray]
 
 
+def _names(without_open: bool) -> frozenset[str]:
+    """The arrays a panel holds: every price (the open left out with `without_open`), volume and mask."""
+    return frozenset(name for name in (*PRICE_FIELDS, "volume", "mask") if not (without_open and name == "open"))
+
+
 def empty_arrays(shape: tuple[int, int], without_open: bool = False) -> Arrays:
     """New arrays of an empty panel: NaN prices, volume 0, mask False (no open with `without_open`)."""
     arrays = {name: np.full(shape, np.nan) for name in PRICE_FIELDS if not (without_open and name == "open")}
@@ -43,9 +48,8 @@ class PanelArrays:
 
     def take(self, shape: tuple[int, int], without_open: bool = False) -> Arrays:
         """The arrays of an empty panel of `shape`: recycled when some were handed back, else new."""
-        names = frozenset(empty_arrays((0, 0), without_open))
         with self._lock:
-            free = self._free[(shape, names)]
+            free = self._free[(shape, _names(without_open))]
             arrays = free.pop() if free else None
         return empty_arrays(shape, without_open) if arrays is None else clear(arrays)
 

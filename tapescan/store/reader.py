@@ -102,7 +102,8 @@ class SessionColumns:
 
 @dataclass(frozen=True)
 class _Chunk:
-    """One Arrow chunk of a session table (a row group, about): zero-copy numpy views of its columns."""
+    """One Arrow chunk of a session table (the whole file when read unfiltered, a row group or so when read with
+    a symbol filter): zero-copy numpy views of its columns."""
 
     names: np.ndarray  # object: this chunk's symbol dictionary
     codes: np.ndarray  # int32 indices into `names`
@@ -204,8 +205,10 @@ def check_distinct(symbols: list[str] | np.ndarray | None) -> None:
 
 def _positions(row_names: np.ndarray) -> dict[str, int]:
     """Each panel row's symbol -> its row (StoreError when a symbol is a row twice)."""
-    check_distinct(row_names)
-    return {name: row for row, name in enumerate(row_names)}
+    rows = {name: row for row, name in enumerate(row_names)}
+    if len(rows) != len(row_names):
+        check_distinct(row_names)
+    return rows
 
 
 def _panel_rows(rows: dict[str, int], names: np.ndarray) -> np.ndarray:
