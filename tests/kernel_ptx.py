@@ -120,7 +120,25 @@ def _run_drivers(drivers, inputs: dict) -> None:
     relative_volumes(np.ones(3), np.array([2.0, 0.0, np.nan]))  # the host-only ufunc-like driver
     drivers.clock_volume(panel, inputs["clock_visible"])
     drivers.scan_panel(panel, *inputs["scan"])
+    if not drivers.on_gpu:
+        drivers.scan_panel(_stored_bars(panel), *inputs["scan"])
     _simulate(drivers, inputs["bars"])
+
+
+def _stored_bars(panel):
+    """The bars of `panel` as the CPU scan walks them from a partition (tapescan/store/session_bars.py), their
+    runs found by the reader's kernel."""
+    from tapescan.cpu_fallback.place import find_runs
+    from tapescan.store.session_bars import SessionBars
+
+    rows, cols = np.nonzero(panel.mask)  # by (row, minute), as a partition is sorted
+    first, end = np.full(len(panel.symbols), -1, np.int64), np.zeros(len(panel.symbols), np.int64)
+    minute = np.empty(len(rows), np.int64)
+    ts = panel.minutes[cols].as_unit("ns").asi8
+    assert find_runs(np.arange(len(panel.symbols), dtype=np.int32), rows.astype(np.int32), ts, 0,
+                     panel.minutes[0].value, len(panel.minutes), minute, first, end)
+    values = (getattr(panel, name)[rows, cols] for name in ("high", "low", "close", "volume"))
+    return SessionBars(panel.date, panel.symbols, panel.minutes, *values, minute, np.maximum(first, 0), end)
 
 
 def _simulate(drivers, bars) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 from tapescan.analytics.placement import AnyPanel, on_device, on_host
 from tapescan.backend import resolve_backend
 from tapescan.kernels.scan import ScanGrid, TodSum
+from tapescan.store.session_bars import SessionBars
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,10 @@ class Drivers:
     def scan_panel(self, panel: AnyPanel, grid: ScanGrid, eligible: np.ndarray, prev_close: np.ndarray,
                    tod: TodSum, bounds: np.ndarray, first_hit: bool) -> tuple[np.ndarray, ...]:
         """The scan kernel over a panel (host inputs, tapescan/kernels/scan.py): passed [symbol x time], values
-        [VALUE_FIELDS x symbol x time], clock_volume [symbol x clock minute], traded [symbol]."""
-        return self._family("scan").scan_panel(self.place(panel), grid, eligible, prev_close, tod, bounds, first_hit)
+        [VALUE_FIELDS x symbol x time], clock_volume [symbol x clock minute], traded [symbol]. The CPU scans
+        stored bars (SessionBars) where they lie."""
+        on_target = panel if isinstance(panel, SessionBars) and not self.on_gpu else self.place(panel)
+        return self._family("scan").scan_panel(on_target, grid, eligible, prev_close, tod, bounds, first_hit)
 
     def trailing_metrics(self, close: np.ndarray, volume: np.ndarray, high: np.ndarray, low: np.ndarray,
                          present: np.ndarray, bench_close: np.ndarray, bench_present: np.ndarray,

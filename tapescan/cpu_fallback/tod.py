@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 @njit(parallel=True, cache=True)
 def _clock(volume, mask, clock_visible, out, traded):
     """`clock_volumes` for every symbol (row) of [symbol x minute] arrays into out [symbol x clock minute]."""
+    slot_minutes = np.arange(mask.shape[1])
     for s in prange(mask.shape[0]):
-        traded[s] = clock_volumes(volume[s], mask[s], clock_visible, out[s])
+        traded[s] = clock_volumes(volume[s], mask[s], slot_minutes, clock_visible, out[s])
 
 
 @njit(parallel=True, cache=True)

@@ -68,6 +68,12 @@ class DevicePanel:
         return SessionPanel(self.date, self.symbols, self.minutes, **arrays)
 
 
+def slot_minutes(panel: DevicePanel) -> Any:
+    """Each of the panel's slots' minute (0 .. M-1) on the device: a dense panel's bars as the scalar kernels
+    take a symbol's bars (tapescan/kernels/scan.py `SymbolBars`)."""
+    return cuda.to_device(np.arange(panel.shape[1], dtype=np.int64))
+
+
 @cuda.jit
 def _empty_kernel(open_, high, low, close, volume, mask):
     start, stride = cuda.grid(1), cuda.gridsize(1)

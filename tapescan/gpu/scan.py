@@ -6,19 +6,19 @@ import numpy as np
 from numba import cuda
 
 from tapescan.gpu.launch import THREADS_PER_BLOCK, blocks
-from tapescan.gpu.panels import DevicePanel
+from tapescan.gpu.panels import DevicePanel, slot_minutes
 from tapescan.kernels.scan import VALUE_FIELDS, ScanGrid, SymbolBars, TodSum, scan_symbol
 
 
 @cuda.jit
-def _scan_kernel(high, low, close, volume, mask, visible, clock, clock_visible, eligible, prev_close, tod_sum,
-                 tod_defined, tod_n, bounds, first_hit, passed, values, clock_volume, traded):
+def _scan_kernel(high, low, close, volume, mask, slot_minutes, visible, clock, clock_visible, eligible, prev_close,
+                 tod_sum, tod_defined, tod_n, bounds, first_hit, passed, values, clock_volume, traded):
     s = cuda.grid(1)
     if s < mask.shape[1]:
-        traded[s] = scan_symbol(SymbolBars(high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s]),
-                                ScanGrid(visible, clock, clock_visible), TodSum(tod_sum[:, s], tod_defined[s], tod_n),
-                                eligible[s], prev_close[s], bounds, first_hit, passed[:, s], values[:, :, s],
-                                clock_volume[:, s])
+        bars = SymbolBars(high[:, s], low[:, s], close[:, s], volume[:, s], mask[:, s], slot_minutes)
+        traded[s] = scan_symbol(bars, ScanGrid(visible, clock, clock_visible),
+                                TodSum(tod_sum[:, s], tod_defined[s], tod_n), eligible[s], prev_close[s], bounds,
+                                first_hit, passed[:, s], values[:, :, s], clock_volume[:, s])
 
 
 def scan_panel(panel: DevicePanel, grid: ScanGrid, eligible: np.ndarray, prev_close: np.ndarray, tod: TodSum,
@@ -37,7 +37,7 @@ def scan_panel(panel: DevicePanel, grid: ScanGrid, eligible: np.ndarray, prev_cl
     inputs = [cuda.to_device(np.ascontiguousarray(a)) for a in (visible, clock, clock_visible, eligible, prev_close,
                                                                 np.asarray(tod_sum).T, tod_defined)]
     _scan_kernel[blocks(symbols, threads), threads](
-        panel.high, panel.low, panel.close, panel.volume, panel.mask, *inputs, tod_n,
+        panel.high, panel.low, panel.close, panel.volume, panel.mask, slot_minutes(panel), *inputs, tod_n,
         cuda.to_device(bounds), first_hit, passed, values, clock_volume, traded)
     return (np.ascontiguousarray(passed.copy_to_host().T),
             np.ascontiguousarray(values.copy_to_host().transpose(0, 2, 1)),

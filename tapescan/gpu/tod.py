@@ -7,15 +7,15 @@ import numpy as np
 from numba import cuda
 
 from tapescan.gpu.launch import THREADS_PER_BLOCK, blocks
-from tapescan.gpu.panels import DevicePanel
+from tapescan.gpu.panels import DevicePanel, slot_minutes
 from tapescan.kernels.tod import clock_volumes, tod_average
 
 
 @cuda.jit
-def _clock_kernel(volume, mask, clock_visible, out, traded):
+def _clock_kernel(volume, mask, slot_minutes, clock_visible, out, traded):
     s = cuda.grid(1)
     if s < mask.shape[1]:
-        traded[s] = clock_volumes(volume[:, s], mask[:, s], clock_visible, out[:, s])
+        traded[s] = clock_volumes(volume[:, s], mask[:, s], slot_minutes, clock_visible, out[:, s])
 
 
 @cuda.jit
@@ -31,7 +31,7 @@ def clock_volume(panel: DevicePanel, clock_visible: np.ndarray,
     symbols = panel.shape[0]
     out = cuda.device_array((len(clock_visible), symbols), np.int64)
     traded = cuda.device_array(symbols, np.bool_)
-    _clock_kernel[blocks(symbols, threads), threads](panel.volume, panel.mask,
+    _clock_kernel[blocks(symbols, threads), threads](panel.volume, panel.mask, slot_minutes(panel),
                                                      cuda.to_device(np.ascontiguousarray(clock_visible)), out, traded)
     return np.ascontiguousarray(out.copy_to_host().T), traded.copy_to_host()
 

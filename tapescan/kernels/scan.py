@@ -4,8 +4,9 @@ metrics" and "Scanner semantics").
 `scan_symbol` walks the symbol's 1-minute bars once. After the bars visible at each scan time it computes
 price, change_pct, range_pct, session_volume and rel_volume and checks the intraday filters; it also records the
 cumulative volume at each clock minute (09:31-16:00, tapescan/kernels/tod.py `clock_volumes`), which later
-sessions average for their rel_volume. Compiled inline into the CPU driver (a `prange` over symbols) and the GPU kernel (a
-thread per symbol), so both targets run the same arithmetic in the same order.
+sessions average for their rel_volume. Compiled inline into the CPU drivers (a `prange` over symbols, on a dense panel
+or straight on a session's stored bars) and the GPU kernel (a thread per symbol), so every target and form runs the
+same arithmetic in the same order.
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ PRICE, CHANGE_PCT, RANGE_PCT, SESSION_VOLUME, REL_VOLUME = range(len(VALUE_FIELD
 
 
 class SymbolBars(NamedTuple):
-    """One symbol's 1-minute bars, arrays over the session's minutes (absent bars: mask False)."""
+    """One symbol's 1-minute bars as slots in time order: slot k is the bar of panel minute minute[k] when mask[k].
+    A dense panel row has a slot per minute (minute[k] = k, absent bars: mask False); a symbol's stored bars
+    (tapescan/store/session_bars.py) have a slot per bar (mask all True). Both give the same scan."""
 
     high: Any
     low: Any
     close: Any
     volume: Any
     mask: Any
+    minute: Any
 
 
 class ScanGrid(NamedTuple):
@@ -85,22 +89,22 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
     docs/spec/metrics.md formulas. The named tuples are only read: numba (0.68) can drop a write into an array
     reached through a tuple field of an inlined function, so the outputs are plain arguments.
     """
-    traded = clock_volumes(bars.volume, bars.mask, grid.clock_visible, clock_volume)
+    traded = clock_volumes(bars.volume, bars.mask, bars.minute, grid.clock_visible, clock_volume)
     if not eligible:  # no scan time can pass: only the clock volumes are needed (most symbols, in most sweeps)
         for t in range(grid.visible.shape[0]):
             passed[t] = False
         return traded
-    minutes = bars.mask.shape[0]
+    slots = bars.minute.shape[0]
     total = 0
     count = 0
     top = math.nan
     bottom = math.nan
     last = math.nan
     hit = False
-    j = 0
+    k = 0
     t = 0
     while True:
-        while t < grid.visible.shape[0] and grid.visible[t] <= j:
+        while t < grid.visible.shape[0] and (k == slots or grid.visible[t] <= bars.minute[k]):
             passed[t] = False
             if not (first_hit and hit):
                 price = math.nan
@@ -125,10 +129,10 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
                     values[SESSION_VOLUME, t] = session_volume
                     values[REL_VOLUME, t] = relative
             t += 1
-        if j == minutes:
+        if k == slots:
             break
-        if bars.mask[j]:
-            total, count, top, bottom, last = add_bar(total, count, top, bottom, bars.high[j], bars.low[j],
-                                                      bars.close[j], bars.volume[j])
-        j += 1
+        if bars.mask[k]:
+            total, count, top, bottom, last = add_bar(total, count, top, bottom, bars.high[k], bars.low[k],
+                                                      bars.close[k], bars.volume[k])
+        k += 1
     return traded

@@ -10,21 +10,24 @@ from tapescan.kernels.jitable import scalar
 
 
 @scalar
-def clock_volumes(volume, mask, clock_visible, out):
+def clock_volumes(volume, mask, minute, clock_visible, out):
     """out[c] = the volume of the bars among the first clock_visible[c] minutes (clock_visible ascending: the bars
     ended at each clock minute); returns whether the symbol has any bar.
 
-    pandas equivalent: ``volume.cumsum()`` (absent bars 0) at position clock_visible[c] - 1, 0 where that is -1.
+    The bars are slots k in time order: slot k holds a bar of panel minute minute[k] when mask[k] (a dense panel
+    row: minute[k] = k; a symbol's stored bars: their minutes, mask all True). pandas equivalent:
+    ``volume.cumsum()`` (absent bars 0) at minute clock_visible[c] - 1, 0 where that is -1.
     """
     total = 0
     traded = False
     c = 0
-    for j in range(mask.shape[0] + 1):
-        while c < clock_visible.shape[0] and clock_visible[c] <= j:
+    slots = minute.shape[0]
+    for k in range(slots + 1):
+        while c < clock_visible.shape[0] and (k == slots or clock_visible[c] <= minute[k]):
             out[c] = total
             c += 1
-        if j < mask.shape[0] and mask[j]:
-            total += volume[j]
+        if k < slots and mask[k]:
+            total += volume[k]
             traded = True
     return traded
 

@@ -49,7 +49,6 @@ from tapescan.scanner.diagnostics import Diagnostic, DiagnosticHandler, diagnose
 from tapescan.scanner.groups import known_groups
 from tapescan.scanner.universe import Universe, resolve_universe
 from tapescan.store import SessionPanel, Store
-from tapescan.store.panel_arrays import PanelArrays
 
 #: Columns of a scan's or sweep's result, in order (docs/spec/interfaces.md).
 SCAN_COLUMNS = ["date", "time", "symbol", "price", "change_pct", "range_pct", "session_volume", "avg_volume",
@@ -125,14 +124,14 @@ class _Sweeper:
         self.tod = TodWindow(len(self.rows), filters["rel_volume"].days if "rel_volume" in filters
                              else DEFAULT_DAYS)
         self._daily: dict[dt.date, _Daily] = {}
-        self.arrays = PanelArrays()  # the arrays of panels scanned, refilled by the next reads
 
     # --- reading -----------------------------------------------------------------------------------------
 
     def fetch(self, day: dt.date) -> object:
-        """The reading half of `read_panel` (run on the reader thread): D's bars from the store, as a host
-        panel on the CPU backend or when the panel cache holds D, else as flat columns for the device (kernels
-        run on the main thread only); None when the universe holds no stored symbol (nothing to read)."""
+        """The reading half of `read_panel` (run on the reader thread): D's bars from the store. On the CPU
+        backend the cached panel, else the stored bars where they lie (SessionBars, which the CPU scan walks
+        without a dense panel); on the GPU backend the cached host panel, else flat columns for the device
+        (kernels run on the main thread only). None when the universe holds no stored symbol (nothing to read)."""
         if not self.rows:
             return None
         if self.compute.on_gpu:
@@ -140,7 +139,7 @@ class _Sweeper:
 
             cached = self.store.read_cached_session(day, self.rows)
             return cached if cached is not None else read_columns(self.store, day, self.rows)
-        return self.store.read_session(day, self.rows, without_open=True, arrays=self.arrays)
+        return self.store.read_for_scan(day, self.rows)
 
     def ready(self, day: dt.date, fetched: object) -> AnyPanel:
         """The panel from what `fetch` read: on the device on the GPU backend (a cached host panel copied, flat
@@ -154,11 +153,6 @@ class _Sweeper:
     def read_panel(self, day: dt.date) -> AnyPanel:
         """D's regular-session panel over the universe rows, on the device when the backend is the GPU."""
         return self.ready(day, self.fetch(day))
-
-    def done_with(self, panel: AnyPanel) -> None:
-        """`panel` is no longer used: a host panel's arrays go back for the next reads."""
-        if isinstance(panel, SessionPanel):
-            self.arrays.give_back(panel.arrays())
 
     # --- what comes from before D ------------------------------------------------------------------------
 
@@ -196,7 +190,6 @@ class _Sweeper:
                 self.remember(past, self.cells(past, panel, pd.DatetimeIndex([], tz=calendar.ET),
                                                np.zeros(len(self.rows), bool), np.full(len(self.rows), np.nan),
                                                None, False, {}))
-                self.done_with(panel)
         self.tod.move_to(window)
         return self.tod
 
@@ -313,7 +306,6 @@ def iter_sweep(store: Store, config: ConfigLike, start: calendar.DateLike, end: 
         panel = sweeper.ready(day, fetched)
         chunk = sessions[i - i % CHUNK_SESSIONS : i - i % CHUNK_SESSIONS + CHUNK_SESSIONS]
         hits = sweeper.scan_session(day, panel, scan_times(sweeper.config, day), chunk, first_hit)
-        sweeper.done_with(panel)
         del panel, fetched
         yield day, hits
 

@@ -22,7 +22,6 @@ from tapescan.cpu_fallback.place import place_chunk
 from tapescan.errors import StoreError
 from tapescan.store.integrity import read_columns, read_files, read_table
 from tapescan.store.manifest import FileEntry, Manifest
-from tapescan.store.panel_arrays import PanelArrays, empty_arrays
 from tapescan.store.schema import DAILY, ET_NAME, PRICE_FIELDS
 
 #: Extended-hours panels span 04:00-20:00 ET (widened if a stored bar lies outside).
@@ -56,16 +55,17 @@ class SessionPanel:
     def shape(self) -> tuple[int, int]:
         return self.mask.shape
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The panel's arrays by name (open left out when the read left it out)."""
-        named = {name: getattr(self, name) for name in (*PANEL_FIELDS, "mask")}
-        return {name: array for name, array in named.items() if array is not None}
-
     def rows(self, indices: list[int]) -> SessionPanel:
         """The panel of the symbols at `indices` (copies of their rows)."""
         return SessionPanel(self.date, self.symbols[indices], self.minutes,
                             None if self.open is None else self.open[indices], self.high[indices],
                             self.low[indices], self.close[indices], self.volume[indices], self.mask[indices])
+
+
+def empty_arrays(shape: tuple[int, int], without_open: bool = False) -> dict[str, np.ndarray]:
+    """New arrays of an empty panel by name: NaN prices (no open with `without_open`), volume 0, mask False."""
+    arrays = {name: np.full(shape, np.nan) for name in PRICE_FIELDS if not (without_open and name == "open")}
+    return {**arrays, "volume": np.zeros(shape, dtype=np.int64), "mask": np.zeros(shape, dtype=bool)}
 
 
 def session_entry(manifest: Manifest, day: dt.date) -> FileEntry:
@@ -123,7 +123,7 @@ def _chunks(table: pa.Table) -> list[_Chunk]:
     return out
 
 
-def _read_partition(root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
+def read_partition(root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
                     without_open: bool = False) -> pa.Table:
     """The session's partition file, the columns a panel needs (only the wanted symbols' row groups when few)."""
     entry = session_entry(manifest, day)
@@ -159,14 +159,14 @@ def read_session_columns(
 ) -> SessionColumns:
     """The bars of one session as flat columns, with each wanted bar's panel row: what tapescan.gpu.panels
     places on the device."""
-    table = _read_partition(root, manifest, day, symbols)
+    table = read_partition(root, manifest, day, symbols)
     dictionary = table.column("symbol").combine_chunks()
     names = np.asarray(dictionary.dictionary.to_pylist(), dtype=object)
     codes = dictionary.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     ts = table.column("ts").cast(pa.int64()).to_numpy()
-    minutes = _minute_axis(day, extended_hours, ts)
+    minutes = minute_axis(day, extended_hours, ts)
     row_names = _row_names([_Chunk(names, codes, ts, ())], minutes, symbols)
-    lookup = _panel_rows(_positions(row_names), names)
+    lookup = panel_rows(row_positions(row_names), names)
     return SessionColumns(day, row_names, minutes, lookup, codes, ts, table)
 
 
@@ -177,20 +177,26 @@ def read_session(
     symbols: list[str] | None = None,
     extended_hours: bool = False,
     without_open: bool = False,
-    arrays: PanelArrays | None = None,
 ) -> SessionPanel:
     """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None); `open` None
     with `without_open`. The Parquet columns are placed chunk by chunk from Arrow's own buffers (no intermediate
-    copies), into arrays recycled by `arrays` when given."""
-    chunks = _chunks(_read_partition(root, manifest, day, symbols, without_open))
+    copies)."""
+    table = read_partition(root, manifest, day, symbols, without_open)
+    return panel_from_table(day, table, symbols, extended_hours, without_open)
+
+
+def panel_from_table(day: dt.date, table: pa.Table, symbols: list[str] | None, extended_hours: bool = False,
+                     without_open: bool = False) -> SessionPanel:
+    """The panel of `day` from its partition's columns as `read_partition` returns them (see `read_session`)."""
+    chunks = _chunks(table)
     stamps = [chunk.ts for chunk in chunks] if extended_hours else []  # the regular axis needs none of them
-    minutes = _minute_axis(day, extended_hours, np.concatenate(stamps) if stamps else np.empty(0, np.int64))
+    minutes = minute_axis(day, extended_hours, np.concatenate(stamps) if stamps else np.empty(0, np.int64))
     row_names = _row_names(chunks, minutes, symbols)
     shape = (len(row_names), len(minutes))
-    out = arrays.take(shape, without_open) if arrays is not None else empty_arrays(shape, without_open)
-    rows = _positions(row_names)
+    out = empty_arrays(shape, without_open)
+    rows = row_positions(row_names)
     for chunk in chunks:
-        place_chunk(_panel_rows(rows, chunk.names), chunk.codes, chunk.ts, minutes[0].value, *chunk.values,
+        place_chunk(panel_rows(rows, chunk.names), chunk.codes, chunk.ts, minutes[0].value, *chunk.values,
                     *(out.get(name) for name in PANEL_FIELDS), out["mask"])
     return SessionPanel(date=day, symbols=row_names.astype(str), minutes=minutes,
                         **{name: out.get(name) for name in (*PANEL_FIELDS, "mask")})
@@ -203,7 +209,7 @@ def check_distinct(symbols: list[str] | np.ndarray | None) -> None:
         raise StoreError(f"the symbols to read name {twice} more than once; list each symbol once.")
 
 
-def _positions(row_names: np.ndarray) -> dict[str, int]:
+def row_positions(row_names: np.ndarray) -> dict[str, int]:
     """Each panel row's symbol -> its row (StoreError when a symbol is a row twice)."""
     rows = {name: row for row, name in enumerate(row_names)}
     if len(rows) != len(row_names):
@@ -211,7 +217,7 @@ def _positions(row_names: np.ndarray) -> dict[str, int]:
     return rows
 
 
-def _panel_rows(rows: dict[str, int], names: np.ndarray) -> np.ndarray:
+def panel_rows(rows: dict[str, int], names: np.ndarray) -> np.ndarray:
     """The panel row of each of `names` (a chunk's symbol dictionary), -1 for a symbol that is not a row. A dict
     lookup per name: pandas' get_indexer builds a hash table of the rows for every chunk (2.7 -> 0.4 ms a
     2,000-symbol session)."""
@@ -234,7 +240,7 @@ def place_bars(day: dt.date, row_names: np.ndarray, steps: pd.DatetimeIndex, fla
     return SessionPanel(date=day, symbols=row_names, minutes=steps, volume=volume, mask=mask, **arrays)
 
 
-def _minute_axis(day: dt.date, extended_hours: bool, ts: np.ndarray) -> pd.DatetimeIndex:
+def minute_axis(day: dt.date, extended_hours: bool, ts: np.ndarray) -> pd.DatetimeIndex:
     """Bar starts of the panel: the regular session, or 04:00-20:00 ET widened to cover every bar in `ts`."""
     start, end = calendar.session_bounds(day)
     if extended_hours:

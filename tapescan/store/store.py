@@ -15,10 +15,10 @@ from tapescan.errors import StoreDamagedError, StoreError
 from tapescan.store import reader, writer
 from tapescan.store.lock import writer_lock
 from tapescan.store.manifest import MANIFEST_NAME, Manifest, load_manifest, save_manifest
-from tapescan.store.panel_arrays import PanelArrays
 from tapescan.store.panel_cache import BuildReport, PanelCache
 from tapescan.store.reader import SessionPanel
 from tapescan.store.repair import RepairReport, repair_store
+from tapescan.store.session_bars import SessionBars, read_session_bars
 from tapescan.store.verify import VerifyReport, verify_store
 from tapescan.store.writer import WriteReport
 
@@ -109,13 +109,11 @@ class Store:
 
     def read_session(
         self, day: calendar.DateLike, symbols: list[str] | None = None, extended_hours: bool = False,
-        without_open: bool = False, arrays: PanelArrays | None = None,
+        without_open: bool = False,
     ) -> SessionPanel:
         """One session as dense [symbol x minute] arrays plus a presence mask (`without_open`: the panel's open is
-        None, one column less to decode, for scans, which never read it). A loop reading session after session
-        passes `arrays` and gives each panel back to it when done (tapescan/store/panel_arrays.py)."""
-        return self._retrying(self._read_session, calendar.to_date(day), symbols, extended_hours, without_open,
-                              arrays)
+        None, one column less to decode)."""
+        return self._retrying(self._read_session, calendar.to_date(day), symbols, extended_hours, without_open)
 
     def read_cached_session(self, day: calendar.DateLike, symbols: list[str] | None = None) -> SessionPanel | None:
         """`day`'s regular-session panel from the panel cache; None when the cache lacks it (or is not used)."""
@@ -125,14 +123,30 @@ class Store:
         return self.cache.read(self.manifest(), calendar.to_date(day), symbols)
 
     def _read_session(self, root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
-                      extended_hours: bool, without_open: bool, arrays: PanelArrays | None) -> SessionPanel:
+                      extended_hours: bool, without_open: bool) -> SessionPanel:
         """`day`'s panel from the cache when it holds the session (regular hours only), else from its file."""
         reader.check_distinct(symbols)
-        if self.use_cache and not extended_hours:
-            panel = self.cache.read(manifest, day, symbols, without_open)
-            if panel is not None:
-                return panel
-        return reader.read_session(root, manifest, day, symbols, extended_hours, without_open, arrays)
+        panel = None if extended_hours else self._cached(manifest, day, symbols, without_open)
+        if panel is not None:
+            return panel
+        return reader.read_session(root, manifest, day, symbols, extended_hours, without_open)
+
+    def read_for_scan(self, day: calendar.DateLike, symbols: list[str]) -> SessionPanel | SessionBars:
+        """`day`'s regular session over the rows `symbols`, without the open, in the form the CPU scan reads
+        fastest: the panel cache's panel when it holds the session, else the stored bars where they lie
+        (tapescan/store/session_bars.py), which skips building a dense panel."""
+        return self._retrying(self._read_for_scan, calendar.to_date(day), symbols)
+
+    def _read_for_scan(self, root: Path, manifest: Manifest, day: dt.date,
+                       symbols: list[str]) -> SessionPanel | SessionBars:
+        reader.check_distinct(symbols)
+        panel = self._cached(manifest, day, symbols, without_open=True)
+        return panel if panel is not None else read_session_bars(root, manifest, day, symbols)
+
+    def _cached(self, manifest: Manifest, day: dt.date, symbols: list[str] | None,
+                without_open: bool) -> SessionPanel | None:
+        """`day`'s regular-session panel from the cache; None when it lacks the session or is not used."""
+        return self.cache.read(manifest, day, symbols, without_open) if self.use_cache else None
 
     def build_cache(self, start: calendar.DateLike, end: calendar.DateLike, max_bytes: int | None = None,
                     on_session: Callable[[dt.date], None] | None = None) -> BuildReport:
