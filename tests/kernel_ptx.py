@@ -121,6 +121,7 @@ def _run_drivers(drivers, inputs: dict) -> None:
     drivers.clock_volume(panel, inputs["clock_visible"])
     drivers.scan_panel(panel, *inputs["scan"])
     if not drivers.on_gpu:
+        drivers.clock_volume(_stored_bars(panel), inputs["clock_visible"])
         drivers.scan_panel(_stored_bars(panel), *inputs["scan"])
     _simulate(drivers, inputs["bars"])
 

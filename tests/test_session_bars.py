@@ -10,6 +10,7 @@ import pytest
 
 from tapescan import sweep
 from tapescan.analytics.scan import TodWindow, scan_cells
+from tapescan.analytics.volume import clock_volume
 from tapescan.calendar import NS_PER_MINUTE
 from tapescan.cpu_fallback.place import find_runs
 from tapescan.errors import StoreError
@@ -45,6 +46,18 @@ def test_stored_bars_are_the_bars_of_the_dense_panel(market):
             bars = market.read_for_scan(day, rows)
             assert isinstance(bars, SessionBars) and bars.shape == (len(rows), len(bars.minutes))
             assert_same_panel(bars.to_panel(), market.read_session(day, rows, without_open=True), WITHOUT_OPEN)
+
+
+def test_clock_volumes_of_bars_read_without_prices_are_those_of_the_panel(market):
+    for day in market.sessions():
+        for rows in row_choices(market, day):
+            volumes = market.read_for_scan(day, rows, volume_only=True)
+            assert volumes.high is None and volumes.close is None
+            ours, dense = (clock_volume(form, "cpu") for form in (volumes, market.read_session(day, rows)))
+            assert np.array_equal(ours[0], dense[0]) and np.array_equal(ours[1], dense[1])
+            assert dense[1].any()
+            with pytest.raises(ValueError, match="volumes only"):
+                volumes.to_panel()
 
 
 def scan_both(market: Store, day, rows: list[str], rng: np.random.Generator, first_hit: bool):
@@ -123,9 +136,10 @@ def test_an_unsorted_partition_is_read_as_a_panel_with_the_same_sweep(tmp_path):
     save_manifest(store.path, manifest)
 
     rows = list(store.read_session(day).symbols)
-    read = store.read_for_scan(day, rows)
-    assert isinstance(read, SessionPanel)
-    assert_same_panel(read, store.read_session(day, rows, without_open=True), WITHOUT_OPEN)
+    for volume_only in (False, True):
+        read = store.read_for_scan(day, rows, volume_only)
+        assert isinstance(read, SessionPanel)
+        assert_same_panel(read, store.read_session(day, rows, without_open=True), WITHOUT_OPEN)
     assert len(before) and sweep(store, config, days[0], days[-1], backend="cpu").equals(before)
 
 

@@ -1,16 +1,14 @@
-"""CPU drivers of the time-of-day volume kernels: one symbol per parallel iteration."""
+"""CPU drivers of the time-of-day volume kernels: one symbol per parallel iteration (clock volumes over a dense panel
+or over a session's stored bars where they lie)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
 
 from tapescan.kernels.tod import clock_volumes, relative_volume, tod_average
-
-if TYPE_CHECKING:
-    from tapescan.store.reader import SessionPanel
+from tapescan.store.reader import SessionPanel
+from tapescan.store.session_bars import SessionBars
 
 
 @njit(parallel=True, cache=True)
@@ -21,6 +19,16 @@ def _clock(volume, mask, clock_visible, out, traded):
         traded[s] = clock_volumes(volume[s], mask[s], slot_minutes, clock_visible, out[s])
 
 
+@njit(parallel=True, nogil=True, cache=True)
+def _clock_bars(volume, minute, first, end, width, clock_visible, out, traded):
+    """`clock_volumes` for every row of a session's stored bars (row s's are first[s]:end[s] of the flat columns,
+    `minute` their panel minutes, tapescan/store/session_bars.py) into out [symbol x clock minute]."""
+    present = np.ones(width, dtype=np.bool_)  # a row has at most one bar a panel minute
+    for s in prange(first.shape[0]):
+        bars = slice(first[s], end[s])
+        traded[s] = clock_volumes(volume[bars], present[:end[s] - first[s]], minute[bars], clock_visible, out[s])
+
+
 @njit(parallel=True, cache=True)
 def _tod(history, present, out):
     """`tod_average` for every symbol: history [session x symbol x clock minute], present [session x symbol],
@@ -29,12 +37,16 @@ def _tod(history, present, out):
         tod_average(history[:, s, :], present[:, s], out[s])
 
 
-def clock_volume(panel: SessionPanel, clock_visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def clock_volume(panel: SessionPanel | SessionBars, clock_visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative volume of each symbol at each clock minute [symbol x clock minute] (clock_visible[c]: the
-    panel's minutes ended by clock minute c), and which symbols have any bar [symbol]."""
+    panel's minutes ended by clock minute c), and which symbols have any bar [symbol]; of a host panel or of a
+    session's stored bars."""
     out = np.empty((panel.shape[0], len(clock_visible)), np.int64)
     traded = np.empty(panel.shape[0], bool)
-    _clock(panel.volume, panel.mask, clock_visible, out, traded)
+    if isinstance(panel, SessionBars):
+        _clock_bars(panel.volume, panel.minute, panel.first, panel.end, panel.shape[1], clock_visible, out, traded)
+    else:
+        _clock(panel.volume, panel.mask, clock_visible, out, traded)
     return out, traded
 
 

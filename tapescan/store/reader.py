@@ -124,14 +124,15 @@ def _chunks(table: pa.Table) -> list[_Chunk]:
 
 
 def read_partition(root: Path, manifest: Manifest, day: dt.date, symbols: list[str] | None,
-                    without_open: bool = False) -> pa.Table:
-    """The session's partition file, the columns a panel needs (only the wanted symbols' row groups when few)."""
+                   fields: tuple[str, ...] = PANEL_FIELDS) -> pa.Table:
+    """The session's partition file: symbol, ts and the value columns `fields` (only the wanted symbols' row
+    groups when few)."""
     entry = session_entry(manifest, day)
     filters = None
     if symbols:  # an empty list reads no rows' worth of filter (pyarrow refuses `in []`): the panel has no rows
         if len(symbols) * calendar.REGULAR_MINUTES < SUBSET_FILTER_SHARE * entry.rows:
             filters = [("symbol", "in", list(symbols))]
-    columns = [name for name in SESSION_COLUMNS if not (without_open and name == "open")]
+    columns = ["symbol", "ts", *fields]
     if filters is None:
         return read_columns(root, entry, columns, read_dictionary=["symbol"])
     return read_table(root, entry, columns=columns, filters=filters, read_dictionary=["symbol"])
@@ -181,7 +182,7 @@ def read_session(
     """Dense arrays of one session; rows follow `symbols` (all stored symbols, sorted, when None); `open` None
     with `without_open`. The Parquet columns are placed chunk by chunk from Arrow's own buffers (no intermediate
     copies)."""
-    table = read_partition(root, manifest, day, symbols, without_open)
+    table = read_partition(root, manifest, day, symbols, PANEL_FIELDS[1:] if without_open else PANEL_FIELDS)
     return panel_from_table(day, table, symbols, extended_hours, without_open)
 
 

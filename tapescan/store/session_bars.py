@@ -30,6 +30,9 @@ from tapescan.store.reader import (
     row_positions,
 )
 
+#: The value columns a scan reads (the open never).
+SCAN_FIELDS = ("high", "low", "close", "volume")
+
 
 @dataclass(frozen=True)
 class SessionBars:
@@ -40,9 +43,9 @@ class SessionBars:
     date: dt.date
     symbols: np.ndarray  # str [S]
     minutes: pd.DatetimeIndex  # the regular session's bar starts (ET), length M
-    high: np.ndarray  # float64 [N], the partition's bars in file order
-    low: np.ndarray
-    close: np.ndarray
+    high: np.ndarray | None  # float64 [N], the partition's bars in file order (None: read for the volumes only)
+    low: np.ndarray | None
+    close: np.ndarray | None
     volume: np.ndarray  # int64 [N]
     minute: np.ndarray  # int64 [N]: 0 .. M-1 for the bars of the rows' runs (other bars: not set)
     first: np.ndarray  # int64 [S]
@@ -54,12 +57,14 @@ class SessionBars:
 
     def to_panel(self) -> SessionPanel:
         """The same bars as a dense panel (without the open), for consumers other than the CPU scan."""
+        if self.high is None:
+            raise ValueError(f"the bars of {self.date} were read for their volumes only; read them with their prices")
         arrays = empty_arrays(self.shape, without_open=True)
         counts = self.end - self.first
         rows = np.repeat(np.arange(len(counts)), counts)
         bars = self.first[rows] + np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
         cells = rows * self.shape[1] + self.minute[bars]
-        for name in ("high", "low", "close", "volume"):
+        for name in SCAN_FIELDS:
             arrays[name].ravel()[cells] = getattr(self, name)[bars]
         arrays["mask"].ravel()[cells] = True
         return SessionPanel(self.date, self.symbols, self.minutes, None, **arrays)
@@ -72,11 +77,13 @@ def _whole(table: pa.Table, name: str) -> pa.Array:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
-def read_session_bars(root: Path, manifest: Manifest, day: dt.date,
-                      symbols: list[str]) -> SessionBars | SessionPanel:
+def read_session_bars(root: Path, manifest: Manifest, day: dt.date, symbols: list[str],
+                      volume_only: bool = False) -> SessionBars | SessionPanel:
     """The regular-session bars of `day` for the rows `symbols` (each once), as runs in the partition's flat
-    columns; the dense panel (without the open) when the partition is not sorted by (symbol, ts)."""
-    table = read_partition(root, manifest, day, symbols, without_open=True)
+    columns, without the prices with `volume_only` (half the decoding, for clock volumes); the dense panel (without
+    the open) when the partition is not sorted by (symbol, ts)."""
+    fields = ("volume",) if volume_only else SCAN_FIELDS
+    table = read_partition(root, manifest, day, symbols, fields)
     minutes = minute_axis(day, False, np.empty(0, np.int64))
     rows = row_positions(np.asarray(symbols, dtype=object))
     ts = _whole(table, "ts").view(pa.int64()).to_numpy()
@@ -89,9 +96,10 @@ def read_session_bars(root: Path, manifest: Manifest, day: dt.date,
         codes = chunk.indices.to_numpy().astype(np.int32, copy=False)
         if not find_runs(panel_rows(rows, names), codes, ts, offset, minutes[0].value, len(minutes), minute, first,
                          end):
+            if volume_only:
+                table = read_partition(root, manifest, day, symbols, SCAN_FIELDS)
             return panel_from_table(day, table, symbols, without_open=True)
         offset += len(chunk)
     first[first < 0] = 0
-    return SessionBars(day, np.asarray(symbols, dtype=str), minutes,
-                       *(_whole(table, name).to_numpy() for name in ("high", "low", "close", "volume")), minute,
-                       first, end)
+    values = {name: _whole(table, name).to_numpy() if name in fields else None for name in SCAN_FIELDS}
+    return SessionBars(day, np.asarray(symbols, dtype=str), minutes, **values, minute=minute, first=first, end=end)

@@ -131,17 +131,19 @@ class Store:
             return panel
         return reader.read_session(root, manifest, day, symbols, extended_hours, without_open)
 
-    def read_for_scan(self, day: calendar.DateLike, symbols: list[str]) -> SessionPanel | SessionBars:
+    def read_for_scan(self, day: calendar.DateLike, symbols: list[str],
+                      volume_only: bool = False) -> SessionPanel | SessionBars:
         """`day`'s regular session over the rows `symbols`, without the open, in the form the CPU scan reads
         fastest: the panel cache's panel when it holds the session, else the stored bars where they lie
-        (tapescan/store/session_bars.py), which skips building a dense panel."""
-        return self._retrying(self._read_for_scan, calendar.to_date(day), symbols)
+        (tapescan/store/session_bars.py), which skips building a dense panel; `volume_only` leaves the prices
+        out of stored bars (for clock volumes)."""
+        return self._retrying(self._read_for_scan, calendar.to_date(day), symbols, volume_only)
 
-    def _read_for_scan(self, root: Path, manifest: Manifest, day: dt.date,
-                       symbols: list[str]) -> SessionPanel | SessionBars:
+    def _read_for_scan(self, root: Path, manifest: Manifest, day: dt.date, symbols: list[str],
+                       volume_only: bool) -> SessionPanel | SessionBars:
         reader.check_distinct(symbols)
         panel = self._cached(manifest, day, symbols, without_open=True)
-        return panel if panel is not None else read_session_bars(root, manifest, day, symbols)
+        return panel if panel is not None else read_session_bars(root, manifest, day, symbols, volume_only)
 
     def _cached(self, manifest: Manifest, day: dt.date, symbols: list[str] | None,
                 without_open: bool) -> SessionPanel | None:
