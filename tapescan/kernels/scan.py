@@ -77,6 +77,32 @@ def within(value, bounds, row):
 
 
 @scalar
+def evaluate_cell(count, total, top, bottom, last, prev_close, tod, clock, bounds):
+    """Whether a symbol passes the intraday filters as of one scan time, and its values there (price, change_pct,
+    range_pct, session_volume, rel_volume; NaN where undefined): its bars so far summed in (count, total, top,
+    bottom, last) by `add_bar`, `clock` the scan time's clock minute (-1 off the clock grid), `tod` a TodSum.
+
+    Each value is computed once the filters before it have passed, in the order change_pct, range_pct,
+    rel_volume: a failing cell's values are never read (NaN is returned for them), and most cells fail the first
+    active filter. Without bars every value is NaN, which passes only inactive filters."""
+    nan = math.nan
+    if count == 0:
+        empty = within(nan, bounds, CHANGE) and within(nan, bounds, RANGE) and within(nan, bounds, RELATIVE)
+        return empty, nan, nan, nan, nan, nan
+    change = 100.0 * (last / prev_close - 1.0)
+    if not within(change, bounds, CHANGE):
+        return False, nan, nan, nan, nan, nan
+    spread = 100.0 * (top - bottom) / bottom
+    if not within(spread, bounds, RANGE):
+        return False, nan, nan, nan, nan, nan
+    session_volume = float(total)
+    relative = nan
+    if tod.defined and clock >= 0:
+        relative = relative_volume(session_volume, tod.total[clock] / tod.sessions)
+    return within(relative, bounds, RELATIVE), last, change, spread, session_volume, relative
+
+
+@scalar
 def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed, values, clock_volume):
     """Scan one symbol (`bars`, a SymbolBars) at every scan time t of `grid` (a ScanGrid), whose bars are the
     first visible[t] minutes; returns whether it has any bar this session.
@@ -107,20 +133,9 @@ def scan_symbol(bars, grid, tod, eligible, prev_close, bounds, first_hit, passed
         while t < grid.visible.shape[0] and (k == slots or grid.visible[t] <= bars.minute[k]):
             passed[t] = False
             if not (first_hit and hit):
-                price = math.nan
-                change = math.nan
-                spread = math.nan
-                session_volume = math.nan
-                relative = math.nan
-                if count > 0:
-                    price = last
-                    change = 100.0 * (price / prev_close - 1.0)
-                    spread = 100.0 * (top - bottom) / bottom
-                    session_volume = float(total)
-                    if tod.defined and grid.clock[t] >= 0:
-                        relative = relative_volume(session_volume, tod.total[grid.clock[t]] / tod.sessions)
-                if within(change, bounds, CHANGE) and within(spread, bounds, RANGE) and within(
-                        relative, bounds, RELATIVE):
+                cell_passes, price, change, spread, session_volume, relative = evaluate_cell(
+                    count, total, top, bottom, last, prev_close, tod, grid.clock[t], bounds)
+                if cell_passes:
                     passed[t] = True
                     hit = True
                     values[PRICE, t] = price
