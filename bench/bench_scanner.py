@@ -70,7 +70,7 @@ TRAILING = ("avg_volume", "avg_price", "std_pct", "beta", "correlation")
 METRICS = SCAN_COLUMNS[3:]
 KEYS = ["date", "time", "symbol"]
 MINUTE_NS = 60_000_000_000
-PANEL_BYTES = 4 * 8 + 8 + 1  # per symbol-minute: open, high, low, close, volume, presence mask
+BAR_BYTES = 5 * 8 + 4  # per stored bar, what a cold sweep decodes and scans: high, low, close, volume, ts; symbol code
 HIT_BYTES = 4 + 8 + 8 + 10 * 8  # per hit: date, time and symbol (string views), ten metrics
 
 
@@ -521,14 +521,13 @@ def main() -> None:
         "memory_bandwidth_gbs": memory_bandwidth_gbs(), "backend": args.backend,
         "scan_times": int(sum(np.count_nonzero(scan_minutes(config) <= last_k)
                               for last_k in session_frame(days, 0)["last_k"])),
-        "panel": [len(store.symbols()), store.read_session(days[0]).shape[1]],  # universe rows x minutes
+        "bars": sum(store.manifest().bars_1m[day.isoformat()].rows for day in days),  # stored bars swept
     }
     results["load_before"] = os.getloadavg()[0]
     results.update(measure_tools(store, days, config, args))
     results["load_after"] = os.getloadavg()[0]
     seconds = results["tools"][results["label"]]["s"]
-    rows, minutes = results["panel"]
-    touched = len(days) * rows * minutes * PANEL_BYTES + results["hits"] * HIT_BYTES
+    touched = results["bars"] * BAR_BYTES + results["hits"] * HIT_BYTES
     results["bytes"] = touched
     results["bandwidth_share"] = touched / seconds / 1e9 / results["memory_bandwidth_gbs"]
     half = len(days) // 2
@@ -590,7 +589,7 @@ def report(results: dict, config: ScannerConfig) -> None:
     print(f"\nFirst call (numba compile or cache load, in this process): {results['first_call_s']:.2f} s, against "
           f"{base:.2f} s for each later call (the timed ones).")
     print("\nEvery tool reads the store's Parquet files inside its timing: tapescan through its Store "
-          "(`read_session`, `read_daily`), polars (`scan_parquet`) and DuckDB (`read_parquet`) the bars_1m "
+          "(`read_for_scan`, `read_daily`), polars (`scan_parquet`) and DuckDB (`read_parquet`) the bars_1m "
           "partitions and daily-values files directly. All three go session by session (the trailing metrics "
           "of the whole range first), carrying the last 10 sessions' clock volumes for the time-of-day average, "
           "and compute every metric at every (time, symbol) before filtering; the peers get the NYSE session "
@@ -603,10 +602,10 @@ def report(results: dict, config: ScannerConfig) -> None:
     of_what = (f"{100 * share:.1f} % of the measured {bandwidth:.1f} GB/s (numpy copy)" if results["backend"] == "cpu"
                else "the host's copy bandwidth does not apply (bench_analytics.py --gpu measures the device's)")
     print(f"\nMemory bandwidth: {results['bytes'] / 1e9:.2f} GB touched / {base:.2f} s = "
-          f"{results['bytes'] / base / 1e9:.2f} GB/s; {of_what}. Bytes = sessions x {results['panel'][0]:,} symbols x "
-          f"{results['panel'][1]} minutes x {PANEL_BYTES} B (the dense panel read: open, high, low, close, volume, "
-          f"presence) + hits x {HIT_BYTES} B (the output rows); a floor: intermediates ([symbol x time] metric "
-          "arrays, the Parquet decode) are not counted.")
+          f"{results['bytes'] / base / 1e9:.2f} GB/s; {of_what}. Bytes = {results['bars']:,} stored bars x {BAR_BYTES} B "
+          "(the decoded columns the scan walks: high, low, close, volume, ts, symbol code) + hits x "
+          f"{HIT_BYTES} B (the output rows); a floor: intermediates ([symbol x time] results, the Parquet pages "
+          "before decoding) are not counted.")
     print(f"\npeak RSS of this benchmark process: {results['peak_rss_this_process_mb']:.0f} MB")
 
 
