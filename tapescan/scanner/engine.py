@@ -137,8 +137,9 @@ class _Sweeper:
     def fetch(self, day: dt.date, volume_only: bool = False) -> object:
         """The reading half of `read_panel` (run on the reader thread): D's bars from the store. On the CPU
         backend the cached panel, else the stored bars where they lie (SessionBars, which the CPU scan walks
-        without a dense panel; without their prices with `volume_only`); on the GPU backend the cached host panel, else flat columns for the device
-        (kernels run on the main thread only). None when the universe holds no stored symbol (nothing to read)."""
+        without a dense panel; without their prices with `volume_only`); on the GPU backend the cached host
+        panel, else flat columns for the device (kernels run on the main thread only). None when the universe
+        holds no stored symbol (nothing to read)."""
         if not self.rows:
             return None
         if self.compute.on_gpu:
