@@ -35,7 +35,7 @@ from common import market_parser, memory_bandwidth_gbs, timed
 
 from tapescan import calendar
 from tapescan.store import Store, integrity, writer
-from tapescan.store.reader import SESSION_COLUMNS
+from tapescan.store.reader import PANEL_FIELDS
 from tapescan.synth import synthesize
 
 ROW_GROUP_CANDIDATES = (16_384, 65_536, 262_144, 1_048_576)
@@ -125,7 +125,7 @@ def verification_cost(store: Store, day: dt.date, symbol: str, repeat: int) -> d
     entry = manifest.bars_1m[day.isoformat()]
     entries = [manifest.bars_1m[key] for key in sorted(manifest.bars_1m)]
     paths = [str(store.path / e.file) for e in entries]
-    session = {"columns": list(SESSION_COLUMNS), "read_dictionary": ["symbol"]}
+    session = {"columns": ["symbol", "ts", *PANEL_FIELDS], "read_dictionary": ["symbol"]}  # what a session read takes
     one = {"columns": ["ts", "open", "high", "low", "close", "volume"],
            "filter": (pc.field("symbol") == symbol) & ~pc.field("extended")}
     runs = {

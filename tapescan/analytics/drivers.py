@@ -39,7 +39,7 @@ class Drivers:
         """The panel where this target computes: device arrays on the GPU, host arrays on the CPU."""
         return on_device(panel) if self.on_gpu else on_host(panel)
 
-    def place_bars(self, panel: AnyPanel) -> AnyPanel:
+    def place_keeping_stored_bars(self, panel: AnyPanel) -> AnyPanel:
         """As `place`, but stored bars (SessionBars) stay as they are on the CPU, whose scan and clock-volume
         drivers walk them where they lie."""
         return panel if isinstance(panel, SessionBars) and not self.on_gpu else self.place(panel)
@@ -63,7 +63,7 @@ class Drivers:
                    tod: TodSum, bounds: np.ndarray, first_hit: bool) -> tuple[np.ndarray, ...]:
         """The scan kernel over a panel (host inputs, tapescan/kernels/scan.py): passed [symbol x time], values
         [VALUE_FIELDS x symbol x time], clock_volume [symbol x clock minute], traded [symbol]."""
-        return self._family("scan").scan_panel(self.place_bars(panel), grid, eligible, prev_close, tod, bounds,
+        return self._family("scan").scan_panel(self.place_keeping_stored_bars(panel), grid, eligible, prev_close, tod, bounds,
                                                first_hit)
 
     def trailing_metrics(self, close: np.ndarray, volume: np.ndarray, high: np.ndarray, low: np.ndarray,
@@ -76,7 +76,7 @@ class Drivers:
     def clock_volume(self, panel: AnyPanel, clock_visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cumulative volume at each clock minute (clock_visible[c]: the panel's minutes ended by then),
         [symbol x clock minute], and which symbols have any bar, [symbol]."""
-        return self._family("tod").clock_volume(self.place_bars(panel), clock_visible)
+        return self._family("tod").clock_volume(self.place_keeping_stored_bars(panel), clock_visible)
 
     def tod_average_volume(self, history: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Mean clock volume of history [session x symbol x clock minute] with presence [session x symbol],

@@ -36,7 +36,6 @@ def place_chunk(lookup, codes, ts, start_ns, bar_open, bar_high, bar_low, bar_cl
             mask[row, minute] = True
 
 
-
 @njit(nogil=True, cache=True)
 def find_runs(lookup, codes, ts, offset, start_ns, width, minute, first, end):
     """Where each panel row's bars lie among a session's stored bars, without placing them: bar offset + i

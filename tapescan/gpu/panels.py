@@ -23,10 +23,12 @@ from tapescan.gpu.launch import THREADS_PER_BLOCK, stride_launch
 from tapescan.kernels.place import bar_minute, empty_cell
 from tapescan.store import SessionPanel, Store
 from tapescan.store.integrity import verified_bytes
-from tapescan.store.reader import SESSION_COLUMNS, session_entry
+from tapescan.store.reader import session_entry
 from tapescan.store.schema import PRICE_FIELDS
 
 FIELDS = (*PRICE_FIELDS, "volume", "mask")
+#: The columns cuDF reads from a partition (the pyarrow path asks the store reader for the same, less `extended`).
+CUDF_COLUMNS = ("symbol", "ts", *PRICE_FIELDS, "volume", "extended")
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def _columns_with_cudf(cudf: Any, store: Store, day: dt.date, symbols: list[str]
     manifest first (tapescan.store.integrity) and handed to cuDF from memory.
     """
     data = verified_bytes(store.path, session_entry(store.manifest(), day))
-    frame = cudf.read_parquet(io.BytesIO(data), columns=[*SESSION_COLUMNS, "extended"])
+    frame = cudf.read_parquet(io.BytesIO(data), columns=list(CUDF_COLUMNS))
     frame = frame[~frame["extended"]]
     category = frame["symbol"].astype("category")
     names = np.asarray(category.cat.categories.to_pandas(), dtype=object)

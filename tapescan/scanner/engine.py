@@ -198,10 +198,6 @@ class _Sweeper:
         self.tod.move_to(window)
         return self.tod
 
-    def remember(self, day: dt.date, cells: ScanCells) -> None:
-        """Keep `day`'s clock volumes for the rel_volume of the sessions after it."""
-        self.tod.add(day, cells.clock_volume, cells.traded)
-
     def cells(self, day: dt.date, panel: AnyPanel, times: pd.DatetimeIndex, eligible: np.ndarray,
               prev_close: np.ndarray, tod: TodWindow | None, first_hit: bool,
               filters: Mapping[str, FilterBounds]) -> ScanCells:
@@ -231,7 +227,7 @@ class _Sweeper:
         before = self.daily(day, chunk)
         cells = self.cells(day, panel, times, self.eligible(day, before, filters), before.prev_close,
                            self.tod_before(day), first_hit, filters)
-        self.remember(day, cells)
+        self.tod.add(day, cells.clock_volume, cells.traded)  # for the rel_volume of the sessions after `day`
         return before, cells
 
     def scan_session(self, day: dt.date, panel: AnyPanel, times: pd.DatetimeIndex, chunk: list[dt.date],

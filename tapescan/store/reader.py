@@ -27,9 +27,6 @@ from tapescan.store.schema import DAILY, ET_NAME, PRICE_FIELDS
 #: Extended-hours panels span 04:00-20:00 ET (widened if a stored bar lies outside).
 EXTENDED_START = dt.time(4, 0)
 EXTENDED_END = dt.time(20, 0)
-#: The columns a session read takes from a partition (`extended` is not needed: a bar is placed only when its
-#: minute lies inside the panel's, which is what the column records for regular-session panels).
-SESSION_COLUMNS = ("symbol", "ts", *PRICE_FIELDS, "volume")
 #: What a panel holds besides the mask: every price and the volume (a read can leave out the open, which no scan
 #: needs: one column less to decode).
 PANEL_FIELDS = (*PRICE_FIELDS, "volume")
@@ -227,18 +224,12 @@ def panel_rows(rows: dict[str, int], names: np.ndarray) -> np.ndarray:
 
 def place_bars(day: dt.date, row_names: np.ndarray, steps: pd.DatetimeIndex, flat: np.ndarray,
                values: dict[str, np.ndarray]) -> SessionPanel:
-    """A panel [symbol x step] with bar i of `values` (open, high, low, close, volume) in the cell at flat
-    position `flat[i]` (row * steps + step); every other cell absent."""
-    shape = (len(row_names), len(steps))
-    arrays = {}
-    for name in PRICE_FIELDS:
-        arrays[name] = np.full(shape, np.nan)
-        arrays[name].ravel()[flat] = values[name]
-    volume = np.zeros(shape, dtype=np.int64)
-    volume.ravel()[flat] = values["volume"]
-    mask = np.zeros(shape, dtype=bool)
-    mask.ravel()[flat] = True
-    return SessionPanel(date=day, symbols=row_names, minutes=steps, volume=volume, mask=mask, **arrays)
+    """A panel [symbol x step] with bar i of `values` (open, high, low, close, volume; the panel's open is None
+    when `values` has none) in the cell at flat position `flat[i]` (row * steps + step); every other cell absent."""
+    arrays = empty_arrays((len(row_names), len(steps)), without_open="open" not in values)
+    for name, array in arrays.items():
+        array.ravel()[flat] = True if name == "mask" else values[name]
+    return SessionPanel(date=day, symbols=row_names, minutes=steps, open=arrays.pop("open", None), **arrays)
 
 
 def minute_axis(day: dt.date, extended_hours: bool, ts: np.ndarray) -> pd.DatetimeIndex:

@@ -22,10 +22,10 @@ from tapescan.cpu_fallback.place import find_runs
 from tapescan.store.manifest import Manifest
 from tapescan.store.reader import (
     SessionPanel,
-    empty_arrays,
     minute_axis,
     panel_from_table,
     panel_rows,
+    place_bars,
     read_partition,
     row_positions,
 )
@@ -59,15 +59,11 @@ class SessionBars:
         """The same bars as a dense panel (without the open), for consumers other than the CPU scan."""
         if self.high is None:
             raise ValueError(f"the bars of {self.date} were read for their volumes only; read them with their prices")
-        arrays = empty_arrays(self.shape, without_open=True)
         counts = self.end - self.first
         rows = np.repeat(np.arange(len(counts)), counts)
         bars = self.first[rows] + np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-        cells = rows * self.shape[1] + self.minute[bars]
-        for name in SCAN_FIELDS:
-            arrays[name].ravel()[cells] = getattr(self, name)[bars]
-        arrays["mask"].ravel()[cells] = True
-        return SessionPanel(self.date, self.symbols, self.minutes, None, **arrays)
+        return place_bars(self.date, self.symbols, self.minutes, rows * self.shape[1] + self.minute[bars],
+                          {name: getattr(self, name)[bars] for name in SCAN_FIELDS})
 
 
 def _whole(table: pa.Table, name: str) -> pa.Array:
